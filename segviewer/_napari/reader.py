@@ -1,0 +1,36 @@
+"""napari reader hook: the same core reader as the CLI and the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from napari.utils.notifications import show_error, show_warning
+
+from segviewer._napari.layers import sample_layer_data
+from segviewer.core.errors import SegviewerError
+from segviewer.core.readers import is_supported, open_dataset
+
+NULL_LAYER = [(None,)]  # napari's sentinel for "read, but nothing to show"
+
+
+def napari_get_reader(path: str | Sequence[str]) -> Callable | None:
+    """Return a reader for our files and folders, ``None`` for anything else (never raises)."""
+    paths = [path] if isinstance(path, str) else list(path)
+    try:
+        ours = bool(paths) and all(is_supported(p) for p in paths)
+    except OSError:
+        ours = False
+    return read_dataset if ours else None
+
+
+def read_dataset(path: str | Sequence[str]) -> list:
+    """Open ``path`` as a dataset and return the layers of its first sample."""
+    try:
+        dataset = open_dataset(path)
+        layers = sample_layer_data(dataset, 0)
+    except SegviewerError as error:
+        show_error(str(error))
+        return NULL_LAYER
+    for warning in dataset.sample(0).warnings:
+        show_warning(warning)
+    return layers

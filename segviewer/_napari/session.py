@@ -1,0 +1,144 @@
+"""Which datasets are open in a viewer and which sample it shows; no Qt widgets here.
+
+The viewer shows one sample at a time: its image and one Labels layer per class, whose
+data are the sample's own mask arrays. Painting edits the sample in place; the session
+marks it modified so the dataset keeps it in memory until it is saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import napari
+from napari.layers import Layer
+from napari.utils.notifications import show_error, show_warning
+from psygnal import Signal
+
+from segviewer._napari.layers import sample_layer_data, segviewer_meta
+from segviewer.core.errors import SegviewerError
+from segviewer.core.readers import open_dataset
+from segviewer.core.sample import Dataset, Sample
+
+
+class ViewerSession:
+    """The open datasets of one viewer and the sample it shows."""
+
+    dataset_added = Signal(object)  # Dataset
+    sample_changed = Signal()  # another sample (or dataset) is shown
+    edited = Signal()  # the shown sample's masks changed (stroke, fill, undo, redo)
+
+    def __init__(self, viewer: napari.Viewer):
+        self.viewer = viewer
+        self.datasets: list[Dataset] = []
+        self.dataset: Dataset | None = None
+        self.index: int | None = None
+        self._switching = False
+        viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        for layer in list(viewer.layers):
+            self._adopt(layer)
+
+    # -- what is shown ----------------------------------------------------------------------
+    @property
+    def sample(self) -> Sample | None:
+        if self.dataset is None or self.index is None:
+            return None
+        return self.dataset.sample(self.index)
+
+    def shown_layers(self) -> list[Layer]:
+        return [layer for layer in self.viewer.layers if segviewer_meta(layer) is not None]
+
+    def class_layers(self) -> list[Layer]:
+        return [layer for layer in self.shown_layers() if segviewer_meta(layer)["role"] == "class"]
+
+    # -- opening ------------------------------------------------------------------------------
+    def open(self, paths: str | Sequence[str]) -> bool:
+        """Open files or folders as one dataset and show its first sample; False on bad input."""
+        try:
+            dataset = open_dataset(paths)
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        return self.add_dataset(dataset)
+
+    def add_dataset(self, dataset: Dataset, index: int = 0) -> bool:
+        if dataset not in self.datasets:
+            self.datasets.append(dataset)
+            self.dataset_added.emit(dataset)
+        return self.show(dataset, index)
+
+    def show(self, dataset: Dataset, index: int) -> bool:
+        """Replace the shown sample's layers with those of ``dataset[index]``."""
+        try:
+            data = sample_layer_data(dataset, index)
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.class_layers()}
+        old_shape = self.sample.spatial_shape if self.sample is not None else None
+        self._switching = True
+        try:
+            for layer in self.shown_layers():
+                self.viewer.layers.remove(layer)
+            for array, kwargs, kind in data:
+                layer = Layer.create(array, kwargs, kind)
+                if layer.name in kept and kind == "labels":
+                    layer.visible, layer.opacity = kept[layer.name]
+                self.viewer.add_layer(layer)
+                self._connect(layer)
+        finally:
+            self._switching = False
+        self.dataset, self.index = dataset, index
+        if self.sample.spatial_shape != old_shape:
+            self.viewer.reset_view()
+        if self.class_layers():
+            self.viewer.layers.selection.active = self.class_layers()[0]
+        for warning in self.sample.warnings:
+            show_warning(warning)
+        self.sample_changed.emit()
+        return True
+
+    def step(self, offset: int) -> bool:
+        """Show the sample ``offset`` places away (wrapping around); False if none is shown."""
+        if self.dataset is None or self.index is None:
+            return False
+        return self.show(self.dataset, (self.index + offset) % len(self.dataset))
+
+    # -- layers that napari added (File > Open, Open Sample) ---------------------------------
+    def _on_layer_inserted(self, event) -> None:
+        if not self._switching:
+            self._adopt(event.value)
+
+    def _adopt(self, layer: Layer) -> None:
+        meta = segviewer_meta(layer)
+        if meta is None:
+            return
+        dataset, index = meta["dataset"], meta["index"]
+        if (dataset, index) != (self.dataset, self.index):
+            # A new sample arrived: the viewer shows one sample at a time.
+            stale = [
+                other
+                for other in self.shown_layers()
+                if (segviewer_meta(other)["dataset"], segviewer_meta(other)["index"])
+                != (dataset, index)
+            ]
+            for old in stale:
+                self.viewer.layers.remove(old)
+            if dataset not in self.datasets:
+                self.datasets.append(dataset)
+                self.dataset_added.emit(dataset)
+            self.dataset, self.index = dataset, index
+        self._connect(layer)
+        self.sample_changed.emit()
+
+    def _connect(self, layer: Layer) -> None:
+        if segviewer_meta(layer)["role"] == "class":
+            layer.events.paint.connect(self._on_paint)
+            layer.events.set_data.connect(self._on_set_data)
+
+    def _on_paint(self, event) -> None:
+        meta = segviewer_meta(event.source)
+        meta["dataset"].mark_modified(meta["index"])
+        self.edited.emit()
+
+    def _on_set_data(self, event) -> None:
+        self.edited.emit()

@@ -1,0 +1,229 @@
+"""The SegViewer dock widget: open datasets, browse samples, see class pixel counts."""
+
+from __future__ import annotations
+
+import napari
+from napari.qt.threading import thread_worker
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtGui import QColor
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segviewer._napari.session import ViewerSession
+from segviewer.core.colors import BACKGROUND_COLOR, class_color
+from segviewer.core.counts import count_pixels, summary_line
+from segviewer.core.errors import SegviewerError
+from segviewer.core.sample import Dataset
+from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
+
+EDITED_MARK = "●"
+HELP = (
+    "Paint on a class layer to edit that class's mask. Edits stay in memory when you switch "
+    f"samples ({EDITED_MARK} marks an edited sample). Background = pixels in no class; "
+    "conflicts = pixels in two or more classes."
+)
+
+
+class SegViewerWidget(QWidget):
+    """Main panel: datasets, their samples (one line each), the shown sample's counts."""
+
+    def __init__(self, napari_viewer: napari.viewer.Viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = ViewerSession(napari_viewer)
+        self._summaries: dict[int, list[str | None]] = {}
+        self._worker = None
+        self._recount = QTimer(self, singleShot=True, interval=200, timeout=self._refresh_counts)
+        self._build()
+        self.session.dataset_added.connect(self._on_dataset_added)
+        self.session.sample_changed.connect(self._on_sample_changed)
+        self.session.edited.connect(self._recount.start)
+        for dataset in self.session.datasets:
+            self._on_dataset_added(dataset)
+        self._on_sample_changed()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        self.dataset_combo = QComboBox(toolTip="Datasets open in this viewer")
+        self.dataset_combo.activated.connect(self._on_dataset_chosen)
+        layout.addWidget(QLabel("<b>Dataset</b>"))
+        layout.addWidget(self.dataset_combo)
+        buttons = QHBoxLayout()
+        for text, tip, slot in [
+            ("Open files…", "Open .npz files, TIFF or NIfTI pairs", self._open_files_dialog),
+            (
+                "Open folder…",
+                "Open a dataset folder (images/ + masks/CLASS/)",
+                self._open_folder_dialog,
+            ),
+            ("Sample data", "Open the synthetic sample dataset", self.open_sample_data),
+        ]:
+            button = QPushButton(text, toolTip=tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+        self.samples_label = QLabel("<b>Samples</b>")
+        layout.addWidget(self.samples_label)
+        self.sample_list = QListWidget(toolTip="Click a sample to show it")
+        self.sample_list.itemClicked.connect(
+            lambda item: self.show_sample(self.sample_list.row(item))
+        )
+        layout.addWidget(self.sample_list, stretch=2)
+        nav = QHBoxLayout()
+        self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
+        self.next_button = QPushButton("Next ▶", toolTip="Next sample")
+        self.position_label = QLabel("–", alignment=Qt.AlignCenter)
+        self.previous_button.clicked.connect(lambda: self.session.step(-1))
+        self.next_button.clicked.connect(lambda: self.session.step(1))
+        for widget in (self.previous_button, self.position_label, self.next_button):
+            nav.addWidget(widget)
+        layout.addLayout(nav)
+
+        self.sample_label = QLabel("No sample open", wordWrap=True)
+        layout.addWidget(self.sample_label)
+        self.counts_table = QTableWidget(0, 3)
+        self.counts_table.setHorizontalHeaderLabels(["Class", "Pixels", "% of pixels"])
+        self.counts_table.verticalHeader().setVisible(False)
+        self.counts_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.counts_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        layout.addWidget(self.counts_table, stretch=1)
+        layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+
+    # -- actions --------------------------------------------------------------------------------
+    def open_paths(self, paths) -> bool:
+        return self.session.open(paths)
+
+    def open_sample_data(self) -> bool:
+        samples = make_dataset_samples(DEFAULT_SEED)
+        return self.session.add_dataset(Dataset.from_samples("segviewer sample", samples))
+
+    def show_sample(self, index: int) -> bool:
+        return self.session.dataset is not None and self.session.show(self.session.dataset, index)
+
+    def _open_files_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open segviewer files")
+        if paths:
+            self.open_paths(paths)
+
+    def _open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder")
+        if folder:
+            self.open_paths(folder)
+
+    def _on_dataset_chosen(self, row: int) -> None:
+        dataset = self.session.datasets[row]
+        if dataset is not self.session.dataset:
+            self.session.show(dataset, 0)
+
+    # -- reacting to the session ----------------------------------------------------------------
+    def _on_dataset_added(self, dataset: Dataset) -> None:
+        self.dataset_combo.addItem(f"{dataset.name} ({len(dataset)} samples)")
+        self._summaries[id(dataset)] = [None] * len(dataset)
+        self._start_summaries(dataset)
+
+    def _on_sample_changed(self) -> None:
+        dataset = self.session.dataset
+        if dataset is None:
+            return
+        self.dataset_combo.setCurrentIndex(self.session.datasets.index(dataset))
+        if self.sample_list.count() != len(dataset) or self._listed is not dataset:
+            self._fill_sample_list(dataset)
+        self.sample_list.setCurrentRow(self.session.index)
+        self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
+        self._refresh_counts()
+
+    _listed: Dataset | None = None
+
+    def _fill_sample_list(self, dataset: Dataset) -> None:
+        self._listed = dataset
+        self.sample_list.clear()
+        self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
+        for index in range(len(dataset)):
+            self.sample_list.addItem(QListWidgetItem())
+            self._update_item(index)
+
+    def _update_item(self, index: int) -> None:
+        dataset = self._listed
+        mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
+        summary = self._summaries[id(dataset)][index] or "reading…"
+        self.sample_list.item(index).setText(f"{mark}{dataset.names[index]} — {summary}")
+
+    def _refresh_counts(self) -> None:
+        sample, dataset, index = self.session.sample, self.session.dataset, self.session.index
+        if sample is None:
+            return
+        counts = count_pixels(sample.masks)
+        self._summaries[id(dataset)][index] = summary_line(sample)
+        if self._listed is dataset:
+            self._update_item(index)
+        dtype = sample.image.dtype
+        self.sample_label.setText(
+            f"<b>{sample.name}</b>: image {'×'.join(map(str, sample.image.shape))} {dtype}"
+            f"{' RGB' if sample.rgb else ''}, {len(sample.class_names)} classes"
+        )
+        rows = [
+            (n, c, class_color(i))
+            for i, (n, c) in enumerate(zip(sample.class_names, counts.classes, strict=True))
+        ]
+        rows += [
+            ("background (no class)", counts.background, BACKGROUND_COLOR),
+            ("conflicts (≥ 2 classes)", counts.conflicts, "#ff0000"),
+        ]
+        self.counts_table.setRowCount(len(rows))
+        for row, (name, pixels, color) in enumerate(rows):
+            label = QTableWidgetItem(f"■ {name}")
+            label.setForeground(QColor(color))
+            self.counts_table.setItem(row, 0, label)
+            for column, text in ((1, f"{pixels:,}"), (2, f"{100 * pixels / counts.total:.2f}")):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.counts_table.setItem(row, column, item)
+
+    # -- one-line summaries, computed off the GUI thread ------------------------------------------
+    def _start_summaries(self, dataset: Dataset) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+        worker = _summarise(dataset)
+        worker.yielded.connect(lambda result: self._on_summary(dataset, *result))
+        worker.finished.connect(
+            lambda: setattr(self, "_worker", None) if self._worker is worker else None
+        )
+        self._worker = worker
+        worker.start()
+
+    def _on_summary(self, dataset: Dataset, index: int, line: str) -> None:
+        lines = self._summaries[id(dataset)]
+        if lines[index] is None:  # the shown sample's own (possibly edited) line wins
+            lines[index] = line
+        if self._listed is dataset:
+            self._update_item(index)
+
+    def closeEvent(self, event) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+        super().closeEvent(event)
+
+
+@thread_worker
+def _summarise(dataset: Dataset):
+    """Yield ``(index, summary line)`` for every sample, reading each from its source."""
+    for index, ref in enumerate(dataset.refs):
+        try:
+            line = summary_line(ref.load())
+        except SegviewerError as error:
+            line = f"⚠ unreadable: {error}"
+        yield index, line

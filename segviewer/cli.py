@@ -1,0 +1,166 @@
+"""``segviewer`` command line: the same core functions as the napari panel, for whole datasets.
+
+Bad input prints one line on stderr and exits with status 2; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from segviewer import __version__
+from segviewer.core.counts import sample_info
+from segviewer.core.errors import SegviewerError
+
+USAGE_ERROR = 2
+
+
+def _fail(message: str) -> int:
+    print(f"segviewer: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _warn(message: str) -> None:
+    print(f"segviewer: warning: {message}", file=sys.stderr)
+
+
+# -- info -------------------------------------------------------------------------------------
+def cmd_info(args: argparse.Namespace) -> int:
+    from segviewer.core.readers import open_dataset
+
+    dataset = open_dataset(args.paths, class_axis=args.class_axis)
+    records = []
+    for sample in dataset:
+        for warning in sample.warnings:
+            _warn(warning)
+        records.append(sample_info(sample))
+    if args.json:
+        print(json.dumps({"samples": records}))
+    else:
+        print(_info_table(records))
+    return 0
+
+
+def _info_table(records: list[dict]) -> str:
+    classes = sorted(
+        {c for r in records for c in r["classes"]},
+        key=lambda c: (min(r["classes"].index(c) for r in records if c in r["classes"]), c),
+    )
+    header = ["sample", "shape", *classes, "background", "conflicts"]
+    rows = [header]
+    for r in records:
+        counts = dict(zip(r["classes"], r["counts"], strict=True))
+        rows.append(
+            [
+                r["name"],
+                "×".join(map(str, r["image_shape"])),
+                *(f"{counts[c]:,}" if c in counts else "–" for c in classes),
+                f"{r['background']:,}",
+                f"{r['conflicts']:,}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < 2 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+# -- sample -----------------------------------------------------------------------------------
+def cmd_sample(args: argparse.Namespace) -> int:
+    from segviewer.core.synthetic import make_dataset_samples
+    from segviewer.core.writing import write_folder_dataset
+
+    if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
+        return _fail("--count and --volumes must be ≥ 0 and not both 0")
+    samples = make_dataset_samples(args.seed, args.count, args.volumes)
+    out = write_folder_dataset(samples, args.out)
+    print(f"wrote {len(samples)} samples (seed {args.seed}) to {out}")
+    return 0
+
+
+# -- demo -------------------------------------------------------------------------------------
+def _has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    if not _has_display():
+        if args.screenshot and shutil.which("xvfb-run") and not os.environ.get("SEGVIEWER_IN_XVFB"):
+            os.environ["SEGVIEWER_IN_XVFB"] = "1"
+            command = [sys.executable, "-m", "segviewer.cli", *sys.argv[1:]]
+            os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *command])
+        return _fail(
+            "no display found (DISPLAY is not set), so the napari window cannot open. On a "
+            "headless machine render it to a PNG instead: "
+            "segviewer demo --screenshot window.png (uses Xvfb)"
+        )
+    from segviewer._napari.demo import run_demo
+
+    return run_demo(args.screenshot)
+
+
+# -- entry point ------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="segviewer",
+        description="One-hot multi-class segmentation datasets: inspect, fix, "
+        "measure. Inputs: .npz (image, masks), TIFF pairs NAME.tif + NAME_masks.tif, NIfTI pairs, "
+        "or dataset folders images/ + masks/CLASS/.",
+    )
+    parser.add_argument("--version", action="version", version=f"segviewer {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = commands.add_parser("info", help="shape, class pixels, background and conflicts")
+    info.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument(
+        "--class-axis",
+        choices=["auto", "first", "last"],
+        default="auto",
+        help="where the class axis of the masks is (default: found from the shape)",
+    )
+    info.set_defaults(run=cmd_info)
+
+    sample = commands.add_parser("sample", help="write the synthetic sample dataset")
+    sample.add_argument("--out", required=True, type=Path, help="new folder to write")
+    sample.add_argument("--seed", type=int, default=2024, help="random seed (default: 2024)")
+    sample.add_argument("--count", type=int, default=8, help="2D samples (default: 8)")
+    sample.add_argument("--volumes", type=int, default=1, help="3D samples (default: 1)")
+    sample.set_defaults(run=cmd_sample)
+
+    demo = commands.add_parser("demo", help="napari with the SegViewer panel and the sample data")
+    demo.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="FILE",
+        help="render the window to this PNG and exit (runs under Xvfb if needed)",
+    )
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except SegviewerError as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""One fixed colour per class index, used by every layer, legend and chart of the plugin."""
+
+from __future__ import annotations
+
+# Distinct, saturated colours that stay readable over a grey image (Okabe-Ito first,
+# then Tableau); class i always gets CLASS_COLORS[i % len(CLASS_COLORS)].
+CLASS_COLORS = (
+    "#e69f00",  # orange
+    "#56b4e9",  # sky blue
+    "#009e73",  # green
+    "#f0e442",  # yellow
+    "#cc79a7",  # pink
+    "#d55e00",  # vermilion
+    "#0072b2",  # blue
+    "#9467bd",  # purple
+    "#8c564b",  # brown
+    "#17becf",  # teal
+)
+BACKGROUND_COLOR = "#7f7f7f"
+
+
+def class_color(index: int) -> str:
+    """Hex colour of class ``index`` (0 = the first given class, background excluded)."""
+    return CLASS_COLORS[index % len(CLASS_COLORS)]

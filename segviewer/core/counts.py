@@ -1,0 +1,60 @@
+"""Per-sample pixel counts: class pixels, implied background, overlap conflicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from segviewer.core.sample import Sample
+
+
+@dataclass(frozen=True)
+class PixelCounts:
+    """Counts for one sample; a pixel in two classes counts in both ``classes`` entries."""
+
+    classes: tuple[int, ...]  # pixels of each class mask, in class order
+    background: int  # pixels in no class
+    conflicts: int  # pixels in two or more classes
+    total: int  # pixels in the sample
+
+
+def coverage(masks: np.ndarray) -> np.ndarray:
+    """How many classes claim each pixel: ``masks.sum(axis=0)`` in the smallest dtype that fits."""
+    dtype = np.uint8 if masks.shape[0] < 256 else np.uint16
+    return masks.sum(axis=0, dtype=dtype)
+
+
+def count_pixels(masks: np.ndarray) -> PixelCounts:
+    """Count class, background and conflict pixels of ``masks`` shaped ``(C, *spatial)``."""
+    total = int(np.prod(masks.shape[1:]))
+    classes = tuple(int(np.count_nonzero(m)) for m in masks)
+    if masks.shape[0] == 1:
+        return PixelCounts(classes, total - classes[0], 0, total)
+    claims = coverage(masks)
+    labelled = int(np.count_nonzero(claims))
+    conflicts = int(np.count_nonzero(claims > 1))
+    return PixelCounts(classes, total - labelled, conflicts, total)
+
+
+def sample_info(sample: Sample) -> dict:
+    """The per-sample record of ``segviewer info --json``."""
+    counts = count_pixels(sample.masks)
+    return {
+        "name": sample.name,
+        "image_shape": list(sample.image.shape),
+        "spatial_shape": list(sample.spatial_shape),
+        "classes": list(sample.class_names),
+        "counts": list(counts.classes),
+        "background": counts.background,
+        "conflicts": counts.conflicts,
+    }
+
+
+def summary_line(sample: Sample) -> str:
+    """One line for a dataset listing: shape, classes present, conflict pixels."""
+    counts = count_pixels(sample.masks)
+    shape = "×".join(map(str, sample.spatial_shape))
+    present = [n for n, c in zip(sample.class_names, counts.classes, strict=True) if c]
+    classes = ", ".join(present) if present else "no class"
+    return f"{shape} · {classes} · {counts.conflicts:,} conflict px"

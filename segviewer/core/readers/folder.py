@@ -1,0 +1,105 @@
+"""Dataset folder ``ROOT/images/NAME.ext`` + ``ROOT/masks/CLASS/NAME.ext``.
+
+Class order comes from ``ROOT/classes.txt`` (one name a line) if present, else the sorted
+names of the class folders. A class file missing for a sample reads as an empty mask,
+with a warning on the sample.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.masks import check_image, is_rgb, normalize_masks, spatial_shape_of
+from segviewer.core.readers._common import (
+    IMAGE_SUFFIXES,
+    MASK_SUFFIXES,
+    build_sample,
+    read_plain_image,
+    reading,
+)
+from segviewer.core.sample import Sample, SampleRef, Source
+
+
+def is_dataset_folder(path: Path) -> bool:
+    return (path / "images").is_dir()
+
+
+def read_class_names(root: Path) -> list[str]:
+    """Class order: ``classes.txt`` if present, else the sorted class folder names."""
+    listing = root / "classes.txt"
+    if listing.is_file():
+        with reading(listing, "class list"):
+            lines = listing.read_text(encoding="utf-8").splitlines()
+        names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        if len(set(names)) != len(names):
+            raise SegviewerError(f"{listing}: a class is listed twice; expected unique names")
+        return names
+    masks_dir = root / "masks"
+    return sorted(p.name for p in masks_dir.iterdir() if p.is_dir()) if masks_dir.is_dir() else []
+
+
+def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+    return {p.stem: p for p in files}
+
+
+def folder_refs(root: Path) -> list[SampleRef]:
+    """One reference per image in ``ROOT/images``; nothing is read yet but the listings."""
+    images = _files_by_stem(root / "images", IMAGE_SUFFIXES)
+    if not images:
+        raise SegviewerError(
+            f"{root}: no images in {root / 'images'}; expected files NAME.png/.tif/.tiff/.jpg"
+        )
+    class_names = read_class_names(root)
+    class_files = {
+        name: _files_by_stem(root / "masks" / name, MASK_SUFFIXES) for name in class_names
+    }
+    if not any(class_files.values()):
+        raise SegviewerError(
+            f"{root}: {len(images)} images but no masks; expected one binary mask per class in "
+            f"{root / 'masks'}/CLASS/NAME.png (or .tif)"
+        )
+    refs = []
+    for name, image_path in images.items():
+        masks = {cls: files.get(name) for cls, files in class_files.items()}
+        paths = (image_path, *(p for p in masks.values() if p is not None))
+        source = Source("folder", paths, extra={"root": root})
+
+        def load(name=name, image_path=image_path, masks=masks, source=source) -> Sample:
+            return _read_folder_sample(name, image_path, masks, source)
+
+        refs.append(SampleRef(name, load, source))
+    return refs
+
+
+def _read_folder_sample(
+    name: str, image_path: Path, masks: dict[str, Path | None], source: Source
+) -> Sample:
+    image = check_image(read_plain_image(image_path), str(image_path))
+    spatial = spatial_shape_of(image)
+    channels, warnings = [], []
+    for cls, path in masks.items():
+        if path is None:
+            warnings.append(f"{name}: no mask file for class '{cls}'; using an empty mask")
+            channels.append(np.zeros((1, *spatial), np.uint8))
+            continue
+        mask = read_plain_image(path)
+        if len(spatial) == 2 and is_rgb(mask):
+            mask = mask[..., 0]  # a mask saved as RGB(A): its first channel is the mask
+        channels.append(normalize_masks(mask, spatial, str(path)))
+    sample = build_sample(
+        name,
+        image,
+        np.concatenate(channels),
+        list(masks),
+        source,
+        where=str(image_path),
+        class_axis="first",
+    )
+    sample.warnings.extend(warnings)
+    return sample

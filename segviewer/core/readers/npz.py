@@ -1,0 +1,38 @@
+"""``NAME.npz`` with arrays ``image`` and ``masks`` and an optional ``class_names``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.masks import ClassAxis
+from segviewer.core.readers._common import build_sample, reading, stem_of
+from segviewer.core.sample import Sample, SampleRef, Source
+
+
+def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:
+    with reading(path, "npz file"), np.load(path, allow_pickle=False) as archive:
+        missing = [key for key in ("image", "masks") if key not in archive.files]
+        if missing:
+            raise SegviewerError(
+                f"{path}: missing array {' and '.join(repr(m) for m in missing)}; expected arrays "
+                f"'image' and 'masks' (optional 'class_names'), found: {', '.join(archive.files)}"
+            )
+        image, masks = archive["image"], archive["masks"]
+        names = archive["class_names"] if "class_names" in archive.files else None
+    class_names = None if names is None else [str(n) for n in np.atleast_1d(names)]
+    return build_sample(
+        stem_of(path),
+        image,
+        masks,
+        class_names,
+        Source("npz", (path,)),
+        where=str(path),
+        class_axis=class_axis,
+    )
+
+
+def npz_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:
+    return SampleRef(stem_of(path), lambda: read_npz(path, class_axis), Source("npz", (path,)))

@@ -1,0 +1,78 @@
+"""TIFF pair ``NAME.tif`` (image) + ``NAME_masks.tif`` (masks); either file opens the pair.
+
+Class names are read from the masks file's tifffile metadata (``class_names``) if present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.masks import ClassAxis
+from segviewer.core.readers._common import (
+    MASKS_TAG,
+    TIFF_SUFFIXES,
+    build_sample,
+    reading,
+    stem_of,
+)
+from segviewer.core.sample import Sample, SampleRef, Source
+
+
+def _existing(folder: Path, stem: str) -> Path | None:
+    for suffix in TIFF_SUFFIXES:
+        if (folder / f"{stem}{suffix}").is_file():
+            return folder / f"{stem}{suffix}"
+    return None
+
+
+def tiff_pair(path: Path) -> tuple[Path, Path] | None:
+    """``(image, masks)`` for a TIFF file that belongs to a pair, else None (not ours)."""
+    stem = stem_of(path)
+    if stem.endswith(MASKS_TAG):
+        image = _existing(path.parent, stem[: -len(MASKS_TAG)])
+        return (image or path.with_name(stem[: -len(MASKS_TAG)] + path.suffix), path)
+    masks = _existing(path.parent, stem + MASKS_TAG)
+    return (path, masks) if masks else None
+
+
+def _read_tiff(path: Path, what: str):
+    import tifffile
+
+    with reading(path, what), tifffile.TiffFile(path) as tif:
+        array = tif.asarray()
+        metadata = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+    return array, metadata
+
+
+def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "auto") -> Sample:
+    if not image_path.is_file():
+        raise SegviewerError(
+            f"{masks_path}: the image file {image_path.name} that goes with these masks is "
+            f"missing; expected it next to {masks_path.name}"
+        )
+    image, _ = _read_tiff(image_path, "TIFF image")
+    masks, metadata = _read_tiff(masks_path, "TIFF masks file")
+    names = metadata.get("class_names")
+    source = Source("tiff", (image_path, masks_path))
+    return build_sample(
+        stem_of(image_path),
+        image,
+        masks,
+        list(names) if names else None,
+        source,
+        where=str(masks_path),
+        class_axis=class_axis,
+    )
+
+
+def tiff_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:
+    pair = tiff_pair(path)
+    if pair is None:
+        raise SegviewerError(
+            f"{path}: no masks file {stem_of(path)}{MASKS_TAG}{path.suffix} next to it; a TIFF "
+            "sample is a pair NAME.tif + NAME_masks.tif"
+        )
+    image, masks = pair
+    source = Source("tiff", pair)
+    return SampleRef(stem_of(image), lambda: read_tiff_pair(image, masks, class_axis), source)
