@@ -12,8 +12,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -22,8 +20,8 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer._napari.session import ViewerSession
-from segviewer.core.colors import BACKGROUND_COLOR, class_color
-from segviewer.core.counts import count_pixels, summary_line
+from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color
+from segviewer.core.counts import SampleSummary, count_pixels, sample_summary
 from segviewer.core.errors import SegviewerError
 from segviewer.core.sample import Dataset
 from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
@@ -31,8 +29,8 @@ from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
 EDITED_MARK = "●"
 HELP = (
     "Paint on a class layer to edit that class's mask. Edits stay in memory when you switch "
-    f"samples ({EDITED_MARK} marks an edited sample). Background = pixels in no class; "
-    "conflicts = pixels in two or more classes."
+    f"samples ({EDITED_MARK} marks an edited sample). <b>background</b> = pixels in no class; "
+    "<b>conflicts</b> = pixels in two or more classes (a pixel in two classes counts in both)."
 )
 
 
@@ -43,13 +41,13 @@ class SegViewerWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
-        self._summaries: dict[int, list[str | None]] = {}
+        self._summaries: dict[int, list[SampleSummary | str | None]] = {}
         self._worker = None
         self._recount = QTimer(self, singleShot=True, interval=200, timeout=self._refresh_counts)
         self._build()
         self.session.dataset_added.connect(self._on_dataset_added)
         self.session.sample_changed.connect(self._on_sample_changed)
-        self.session.edited.connect(self._recount.start)
+        self.session.edited.connect(lambda: self._recount.start())
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
@@ -57,6 +55,7 @@ class SegViewerWidget(QWidget):
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
+        self.setMinimumWidth(460)
         self.dataset_combo = QComboBox(toolTip="Datasets open in this viewer")
         self.dataset_combo.activated.connect(self._on_dataset_chosen)
         layout.addWidget(QLabel("<b>Dataset</b>"))
@@ -78,10 +77,11 @@ class SegViewerWidget(QWidget):
 
         self.samples_label = QLabel("<b>Samples</b>")
         layout.addWidget(self.samples_label)
-        self.sample_list = QListWidget(toolTip="Click a sample to show it")
-        self.sample_list.itemClicked.connect(
-            lambda item: self.show_sample(self.sample_list.row(item))
-        )
+        self.sample_list = _table(["Sample", "Shape", "Classes present", "Conflict px"])
+        self.sample_list.setToolTip("Click a sample to show it; ● marks unsaved edits")
+        self.sample_list.setSelectionBehavior(QTableWidget.SelectRows)
+        self.sample_list.setSelectionMode(QTableWidget.SingleSelection)
+        self.sample_list.cellClicked.connect(lambda row, _column: self.show_sample(row))
         layout.addWidget(self.sample_list, stretch=2)
         nav = QHBoxLayout()
         self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
@@ -95,11 +95,8 @@ class SegViewerWidget(QWidget):
 
         self.sample_label = QLabel("No sample open", wordWrap=True)
         layout.addWidget(self.sample_label)
-        self.counts_table = QTableWidget(0, 3)
-        self.counts_table.setHorizontalHeaderLabels(["Class", "Pixels", "% of pixels"])
-        self.counts_table.verticalHeader().setVisible(False)
-        self.counts_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.counts_table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.counts_table = _table(["Class", "Pixels", "% of pixels"])
+        self.counts_table.setToolTip("Pixel counts of the shown sample; they follow your edits")
         layout.addWidget(self.counts_table, stretch=1)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
 
@@ -140,9 +137,9 @@ class SegViewerWidget(QWidget):
         if dataset is None:
             return
         self.dataset_combo.setCurrentIndex(self.session.datasets.index(dataset))
-        if self.sample_list.count() != len(dataset) or self._listed is not dataset:
+        if self._listed is not dataset:
             self._fill_sample_list(dataset)
-        self.sample_list.setCurrentRow(self.session.index)
+        self.sample_list.selectRow(self.session.index)
         self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
         self._refresh_counts()
 
@@ -150,24 +147,33 @@ class SegViewerWidget(QWidget):
 
     def _fill_sample_list(self, dataset: Dataset) -> None:
         self._listed = dataset
-        self.sample_list.clear()
+        self.sample_list.setRowCount(len(dataset))
         self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
         for index in range(len(dataset)):
-            self.sample_list.addItem(QListWidgetItem())
             self._update_item(index)
 
     def _update_item(self, index: int) -> None:
         dataset = self._listed
         mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
-        summary = self._summaries[id(dataset)][index] or "reading…"
-        self.sample_list.item(index).setText(f"{mark}{dataset.names[index]} — {summary}")
+        summary = self._summaries[id(dataset)][index]
+        if isinstance(summary, SampleSummary):
+            cells = [
+                "×".join(map(str, summary.shape)),
+                ", ".join(summary.present) or "none",
+                f"{summary.conflicts:,}",
+            ]
+        else:
+            cells = [summary or "reading…", "", ""]
+        for column, text in enumerate([mark + dataset.names[index], *cells]):
+            _set_cell(self.sample_list, index, column, text, numeric=column == 3)
+        self.sample_list.resizeColumnToContents(0)
 
     def _refresh_counts(self) -> None:
         sample, dataset, index = self.session.sample, self.session.dataset, self.session.index
         if sample is None:
             return
         counts = count_pixels(sample.masks)
-        self._summaries[id(dataset)][index] = summary_line(sample)
+        self._summaries[id(dataset)][index] = sample_summary(sample)
         if self._listed is dataset:
             self._update_item(index)
         dtype = sample.image.dtype
@@ -180,18 +186,14 @@ class SegViewerWidget(QWidget):
             for i, (n, c) in enumerate(zip(sample.class_names, counts.classes, strict=True))
         ]
         rows += [
-            ("background (no class)", counts.background, BACKGROUND_COLOR),
-            ("conflicts (≥ 2 classes)", counts.conflicts, "#ff0000"),
+            ("background", counts.background, BACKGROUND_COLOR),
+            ("conflicts", counts.conflicts, CONFLICT_COLOR),
         ]
         self.counts_table.setRowCount(len(rows))
         for row, (name, pixels, color) in enumerate(rows):
-            label = QTableWidgetItem(f"■ {name}")
-            label.setForeground(QColor(color))
-            self.counts_table.setItem(row, 0, label)
-            for column, text in ((1, f"{pixels:,}"), (2, f"{100 * pixels / counts.total:.2f}")):
-                item = QTableWidgetItem(text)
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.counts_table.setItem(row, column, item)
+            _set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
+            _set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
+            _set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
@@ -205,7 +207,7 @@ class SegViewerWidget(QWidget):
         self._worker = worker
         worker.start()
 
-    def _on_summary(self, dataset: Dataset, index: int, line: str) -> None:
+    def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
         lines = self._summaries[id(dataset)]
         if lines[index] is None:  # the shown sample's own (possibly edited) line wins
             lines[index] = line
@@ -218,12 +220,41 @@ class SegViewerWidget(QWidget):
         super().closeEvent(event)
 
 
+def _table(headers: list[str]) -> QTableWidget:
+    """A read-only table whose first column stretches."""
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.NoEditTriggers)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeToContents)
+    header.setStretchLastSection(True)
+    return table
+
+
+def _set_cell(
+    table: QTableWidget,
+    row: int,
+    column: int,
+    text: str,
+    *,
+    numeric: bool = False,
+    color: str | None = None,
+) -> None:
+    item = QTableWidgetItem(text)
+    if numeric:
+        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    if color is not None:
+        item.setForeground(QColor(color))
+    table.setItem(row, column, item)
+
+
 @thread_worker
 def _summarise(dataset: Dataset):
     """Yield ``(index, summary line)`` for every sample, reading each from its source."""
     for index, ref in enumerate(dataset.refs):
         try:
-            line = summary_line(ref.load())
+            line = sample_summary(ref.load())
         except SegviewerError as error:
             line = f"⚠ unreadable: {error}"
         yield index, line

@@ -16,7 +16,8 @@ CLASS_COLORS = (
     "#8c564b",  # brown
     "#17becf",  # teal
 )
-BACKGROUND_COLOR = "#7f7f7f"
+BACKGROUND_COLOR = "#9e9e9e"
+CONFLICT_COLOR = "#ff3030"
 
 
 def class_color(index: int) -> str:

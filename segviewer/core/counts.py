@@ -51,10 +51,16 @@ def sample_info(sample: Sample) -> dict:
     }
 
 
-def summary_line(sample: Sample) -> str:
-    """One line for a dataset listing: shape, classes present, conflict pixels."""
+@dataclass(frozen=True)
+class SampleSummary:
+    """What a dataset listing shows of a sample."""
+
+    shape: tuple[int, ...]  # spatial shape
+    present: tuple[str, ...]  # classes with at least one pixel
+    conflicts: int  # pixels in two or more classes
+
+
+def sample_summary(sample: Sample) -> SampleSummary:
     counts = count_pixels(sample.masks)
-    shape = "×".join(map(str, sample.spatial_shape))
-    present = [n for n, c in zip(sample.class_names, counts.classes, strict=True) if c]
-    classes = ", ".join(present) if present else "no class"
-    return f"{shape} · {classes} · {counts.conflicts:,} conflict px"
+    present = tuple(n for n, c in zip(sample.class_names, counts.classes, strict=True) if c)
+    return SampleSummary(sample.spatial_shape, present, counts.conflicts)
