@@ -7,6 +7,7 @@ marks it modified so the dataset keeps it in memory until it is saved.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import napari
@@ -33,6 +34,10 @@ class ViewerSession:
         self.dataset: Dataset | None = None
         self.index: int | None = None
         self._switching = False
+        # Layers of edited samples are kept and re-shown, so napari's undo history survives
+        # switching samples.
+        self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
+        self._connected: weakref.WeakSet[Layer] = weakref.WeakSet()
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         for layer in list(viewer.layers):
             self._adopt(layer)
@@ -68,20 +73,21 @@ class ViewerSession:
 
     def show(self, dataset: Dataset, index: int) -> bool:
         """Replace the shown sample's layers with those of ``dataset[index]``."""
-        try:
-            data = sample_layer_data(dataset, index)
-        except SegviewerError as error:
-            show_error(str(error))
-            return False
+        layers = self._kept_layers.get((dataset, index))
+        if layers is None:
+            try:
+                layers = [Layer.create(*data) for data in sample_layer_data(dataset, index)]
+            except SegviewerError as error:
+                show_error(str(error))
+                return False
         kept = {layer.name: (layer.visible, layer.opacity) for layer in self.class_layers()}
         old_shape = self.sample.spatial_shape if self.sample is not None else None
         self._switching = True
         try:
             for layer in self.shown_layers():
                 self.viewer.layers.remove(layer)
-            for array, kwargs, kind in data:
-                layer = Layer.create(array, kwargs, kind)
-                if layer.name in kept and kind == "labels":
+            for layer in layers:
+                if layer.name in kept and segviewer_meta(layer)["role"] == "class":
                     layer.visible, layer.opacity = kept[layer.name]
                 self.viewer.add_layer(layer)
                 self._connect(layer)
@@ -116,10 +122,7 @@ class ViewerSession:
         if (dataset, index) != (self.dataset, self.index):
             # A new sample arrived: the viewer shows one sample at a time.
             stale = [
-                other
-                for other in self.shown_layers()
-                if (segviewer_meta(other)["dataset"], segviewer_meta(other)["index"])
-                != (dataset, index)
+                other for other in self.shown_layers() if _sample_key(other) != (dataset, index)
             ]
             for old in stale:
                 self.viewer.layers.remove(old)
@@ -131,14 +134,27 @@ class ViewerSession:
         self.sample_changed.emit()
 
     def _connect(self, layer: Layer) -> None:
-        if segviewer_meta(layer)["role"] == "class":
+        if segviewer_meta(layer)["role"] == "class" and layer not in self._connected:
+            self._connected.add(layer)
             layer.events.paint.connect(self._on_paint)
             layer.events.set_data.connect(self._on_set_data)
 
     def _on_paint(self, event) -> None:
         meta = segviewer_meta(event.source)
-        meta["dataset"].mark_modified(meta["index"])
+        dataset, index = meta["dataset"], meta["index"]
+        dataset.mark_modified(index)
+        self._kept_layers[dataset, index] = [
+            layer
+            for layer in self.shown_layers()
+            if (segviewer_meta(layer)["dataset"], segviewer_meta(layer)["index"])
+            == (dataset, index)
+        ]
         self.edited.emit()
 
     def _on_set_data(self, event) -> None:
         self.edited.emit()
+
+
+def _sample_key(layer: Layer) -> tuple[Dataset, int]:
+    meta = segviewer_meta(layer)
+    return meta["dataset"], meta["index"]

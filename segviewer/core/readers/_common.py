@@ -58,7 +58,7 @@ def read_plain_image(path: Path) -> np.ndarray:
             return tifffile.imread(path)
         import imageio.v3 as iio
 
-        return np.asarray(iio.imread(path))
+        return np.asarray(iio.imread(path, plugin="pillow"))
 
 
 def default_class_names(count: int) -> list[str]:

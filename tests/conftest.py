@@ -1,0 +1,58 @@
+"""Fixtures that write small one-hot datasets in every supported format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel
+import numpy as np
+import pytest
+import tifffile
+
+from segviewer.core.sample import Sample
+from segviewer.core.synthetic import make_sample
+
+
+def small_sample(shape=(48, 64), seed=0, name="s0") -> Sample:
+    """A synthetic sample (cell + spot, with overlaps) of the given spatial shape."""
+    return make_sample(np.random.default_rng(seed), shape, name)
+
+
+def write_npz(path: Path, sample: Sample, **extra) -> Path:
+    arrays = {"image": sample.image, "masks": sample.masks, "class_names": sample.class_names}
+    arrays.update(extra)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+def write_tiff_pair(folder: Path, sample: Sample, masks=None) -> tuple[Path, Path]:
+    image_path, masks_path = folder / f"{sample.name}.tif", folder / f"{sample.name}_masks.tif"
+    tifffile.imwrite(image_path, sample.image)
+    tifffile.imwrite(
+        masks_path,
+        sample.masks if masks is None else masks,
+        metadata={"class_names": sample.class_names},
+    )
+    return image_path, masks_path
+
+
+def write_nifti_pair(folder: Path, image: np.ndarray, masks_last: np.ndarray, affine=None):
+    affine = np.diag([0.5, 0.5, 2.0, 1.0]) if affine is None else affine
+    image_path, masks_path = folder / "vol.nii.gz", folder / "vol_masks.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(image, affine), image_path)
+    nibabel.save(nibabel.Nifti1Image(masks_last, affine), masks_path)
+    return image_path, masks_path
+
+
+@pytest.fixture
+def sample2d() -> Sample:
+    return small_sample()
+
+
+@pytest.fixture
+def dataset_folder(tmp_path) -> Path:
+    from segviewer.core.synthetic import make_dataset_samples
+    from segviewer.core.writing import write_folder_dataset
+
+    samples = make_dataset_samples(seed=5, count=3, volumes=1)
+    return write_folder_dataset(samples, tmp_path / "dataset")

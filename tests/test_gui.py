@@ -1,0 +1,136 @@
+"""The SegViewer panel in a real napari viewer (run under Xvfb)."""
+
+import numpy as np
+import pytest
+from conftest import write_npz
+from napari.utils.notifications import notification_manager
+
+from segviewer.core.colors import class_color
+
+
+@pytest.fixture
+def panel(make_napari_viewer, qtbot):
+    """A viewer with the SegViewer panel docked through the manifest, as a user does."""
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
+    yield viewer, widget
+    if widget._worker is not None:
+        widget._worker.quit()
+        qtbot.waitUntil(lambda: widget._worker is None, timeout=10000)
+
+
+def names(viewer):
+    return [layer.name for layer in viewer.layers]
+
+
+def wait_for_summaries(qtbot, widget):
+    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+
+
+def test_main_panel_is_the_first_widget_in_the_manifest():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("segviewer")  # via the napari.manifest entry point
+    assert manifest.contributions.widgets[0].display_name == "SegViewer"
+
+
+def test_file_open_of_a_dataset_folder_lists_samples_and_shows_layers(panel, qtbot, dataset_folder):
+    viewer, widget = panel
+    viewer.open(str(dataset_folder), plugin="segviewer")  # File > Open, through the manifest
+    assert names(viewer) == ["sample_000", "cell", "spot"]
+    wait_for_summaries(qtbot, widget)
+    table = widget.sample_list
+    assert table.rowCount() == 4
+    assert [table.item(r, 0).text() for r in range(4)] == [
+        "sample_000",
+        "sample_001",
+        "sample_002",
+        "volume_000",
+    ]
+    sample = widget.session.sample
+    for c, layer in enumerate(viewer.layers[1:]):
+        assert layer.data.dtype == np.uint8 and np.shares_memory(layer.data, sample.masks)
+        rgb = [int(class_color(c)[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        assert tuple(layer.colormap.map(np.array([1]))[0]) == pytest.approx((*rgb, 1.0), abs=1e-3)
+    present = table.item(3, 2).text()
+    assert present == "cell, spot" and table.item(3, 1).text() == "32×128×128"
+
+
+def test_next_previous_and_click_switch_samples_and_3d_works(panel, qtbot, dataset_folder):
+    viewer, widget = panel
+    widget.open_paths(str(dataset_folder))
+    widget.next_button.click()
+    assert names(viewer) == ["sample_001", "cell", "spot"]
+    assert widget.position_label.text() == "2 / 4"
+    widget.previous_button.click()
+    widget.previous_button.click()  # wraps around to the last sample, a volume
+    assert names(viewer)[0] == "volume_000" and viewer.dims.ndim == 3
+    widget.sample_list.cellClicked.emit(2, 0)
+    assert names(viewer)[0] == "sample_002" and viewer.dims.ndim == 2
+
+
+def test_edits_survive_switching_samples_and_counts_follow(panel, qtbot, dataset_folder):
+    viewer, widget = panel
+    widget.open_paths(str(dataset_folder))
+    cell = viewer.layers["cell"]
+    before = int(cell.data.sum())
+    region = (slice(0, 20), slice(0, 20))
+    added = int((cell.data[region] == 0).sum())
+    cell.data_setitem(np.nonzero(np.ones((20, 20), bool)), 1)  # one undoable edit, like a fill
+    assert widget.session.dataset.is_modified(0)
+    qtbot.waitUntil(
+        lambda: widget.counts_table.item(0, 1).text() == f"{before + added:,}", timeout=3000
+    )
+    assert widget.sample_list.item(0, 0).text() == "● sample_000"
+
+    widget.next_button.click()
+    widget.previous_button.click()
+    cell = viewer.layers["cell"]
+    assert int(cell.data.sum()) == before + added and cell.data[region].all()
+    cell.undo()
+    qtbot.waitUntil(lambda: widget.counts_table.item(0, 1).text() == f"{before:,}", timeout=3000)
+
+
+def test_sample_data_through_the_manifest_renders_class_colours(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)  # a hidden window draws nothing
+    _, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
+    viewer.open_sample("segviewer", "cells")
+    assert widget.sample_list.rowCount() == 9
+    assert widget.dataset_combo.currentText() == "segviewer sample (9 samples)"
+    viewer.layers["spot"].visible = False
+    shot = viewer.screenshot(canvas_only=True, flash=False)[..., :3].astype(int)
+    orange = np.array([int(class_color(0)[i : i + 2], 16) for i in (1, 3, 5)])
+    # cell pixels are drawn as a blend of the class colour over the image: red > green > blue
+    tinted = (shot[..., 0] > shot[..., 1] + 20) & (shot[..., 1] > shot[..., 2] + 20)
+    assert tinted.mean() > 0.05, "cell layer not visible in the canvas"
+    assert orange[0] > orange[1] > orange[2]
+    wait_for_summaries(qtbot, widget)
+
+
+def test_bad_input_in_the_panel_is_a_notification_and_napari_keeps_working(
+    panel, tmp_path, sample2d
+):
+    viewer, widget = panel
+    good = write_npz(tmp_path / "good.npz", sample2d)
+    assert widget.open_paths(str(good))
+    bad = write_npz(tmp_path / "bad.npz", sample2d, masks=sample2d.masks * np.uint8(7))
+    notification_manager.records.clear()
+    assert not widget.open_paths(str(bad))
+    messages = [str(n.message) for n in notification_manager.records]
+    assert any("bad.npz: mask values must be 0/1 or 0/255" in m for m in messages)
+    assert names(viewer) == ["good", "cell", "spot"]  # nothing changed
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert not widget.open_paths(str(empty))
+    assert widget.open_paths(str(good))  # still works
+
+
+def test_two_datasets_keep_their_edits(panel, qtbot, dataset_folder, tmp_path, sample2d):
+    viewer, widget = panel
+    widget.open_paths(str(dataset_folder))
+    viewer.layers["spot"].data_setitem((np.array([0]), np.array([0])), 1)
+    widget.open_paths(str(write_npz(tmp_path / "x.npz", sample2d)))
+    assert widget.dataset_combo.count() == 2 and names(viewer) == ["x", "cell", "spot"]
+    widget.dataset_combo.activated.emit(0)
+    assert names(viewer)[0] == "sample_000" and viewer.layers["spot"].data[0, 0] == 1
+    wait_for_summaries(qtbot, widget)
