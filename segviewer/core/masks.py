@@ -85,25 +85,22 @@ def _shape_mismatch(
     )
 
 
-def _to_binary_uint8(masks: np.ndarray, where: str) -> np.ndarray:
-    """Return masks as uint8 0/1; accept bool, {0, 1} and {0, 255}, refuse anything else.
+def _on_value(masks: np.ndarray, where: str) -> int:
+    """The value that marks a pixel as in the class (1 or 255); refuse any other values.
 
-    Works in place on ``masks`` where it can (the reader owns that array), so the common
-    cases cost one or two fast passes and no copy.
+    Costs one fast pass (``max``) for the usual 0/1 masks and no full-size temporaries.
     """
-    if masks.dtype == bool:
-        return masks.view(np.uint8)
-    if masks.dtype.kind not in "biuf":
-        raise SegviewerError(f"{where}: masks have unsupported dtype {masks.dtype}")
-    if masks.size == 0:
-        return masks.astype(np.uint8)
-    low, high = masks.min(), masks.max()
-    if low >= 0 and high <= 1 and (masks.dtype.kind != "f" or _all_integral(masks)):
-        return masks if masks.dtype == np.uint8 else masks.astype(np.uint8)
-    if low >= 0 and high == 255 and _only_values(masks, (0, 255)):
-        if masks.dtype == np.uint8:
-            return np.bitwise_and(masks, 1, out=masks)
-        return (masks == 255).view(np.uint8)
+    kind = masks.dtype.kind
+    if kind == "b" or masks.size == 0:
+        return 1
+    if kind not in "iuf":
+        raise SegviewerError(f"{where}: masks have unsupported dtype {masks.dtype}; expected 0/1")
+    high = masks.max()
+    low = 0 if kind == "u" else masks.min()
+    if low >= 0 and high <= 1 and (kind != "f" or _only_values(masks, 1)):
+        return 1
+    if low >= 0 and high == 255 and _only_values(masks, 255):
+        return 255
     found = np.unique(masks)
     shown = ", ".join(f"{v:g}" for v in found[:10]) + (", ..." if found.size > 10 else "")
     raise SegviewerError(
@@ -112,20 +109,32 @@ def _to_binary_uint8(masks: np.ndarray, where: str) -> np.ndarray:
     )
 
 
-def _all_integral(masks: np.ndarray) -> bool:
-    return bool(np.all((masks == 0) | (masks == 1)))
-
-
-def _only_values(masks: np.ndarray, values: tuple[int, int]) -> bool:
-    zero, one = values
-    return int(np.count_nonzero(masks == one)) == int(np.count_nonzero(masks != zero))
+def _only_values(masks: np.ndarray, on: int, chunk: int = 1 << 24) -> bool:
+    """True if every value is 0 or ``on``; checked in chunks to bound temporary memory."""
+    flat = masks.reshape(-1)  # a view for the contiguous arrays that readers return
+    return all(
+        np.count_nonzero(part) == np.count_nonzero(part == on)
+        for part in (flat[i : i + chunk] for i in range(0, flat.size, chunk))
+    )
 
 
 def normalize_masks(
     masks: np.ndarray, spatial: tuple[int, ...], where: str, class_axis: ClassAxis = "auto"
 ) -> np.ndarray:
-    """Return ``masks`` as a C-contiguous ``uint8`` 0/1 array shaped ``(C, *spatial)``."""
+    """Return ``masks`` as a C-contiguous ``uint8`` 0/1 array shaped ``(C, *spatial)``.
+
+    Masks already in that form are returned as they are (no copy); otherwise one new array is
+    filled class by class, converting values and moving the class axis in the same pass.
+    The input is never modified.
+    """
     axis = _class_axis(masks, spatial, class_axis, where)
-    masks = _to_binary_uint8(masks, where)
-    masks = masks[np.newaxis] if axis == -1 else np.moveaxis(masks, axis, 0)
-    return np.ascontiguousarray(masks)
+    on = _on_value(masks, where)
+    by_class = masks[np.newaxis] if axis == -1 else np.moveaxis(masks, axis, 0)
+    if by_class.flags.c_contiguous and (
+        by_class.dtype == bool or (by_class.dtype == np.uint8 and on == 1)
+    ):
+        return by_class.view(np.uint8)
+    out = np.empty(by_class.shape, np.uint8)
+    for source, target in zip(by_class, out.view(bool), strict=True):
+        np.not_equal(source, 0, out=target)
+    return out
