@@ -26,6 +26,8 @@ def run_demo(screenshot: Path | None = None) -> int:
     viewer.window._qt_window.resize(1500, 950)
     for _ in range(5):
         QApplication.processEvents()
+    viewer.reset_view()
+    QApplication.processEvents()
     Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(path=str(screenshot), canvas_only=False, flash=False)
     viewer.close()
