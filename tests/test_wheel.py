@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*args, cwd, env=None, timeout=900) -> str:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, f"{args}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     return result.stdout
 
@@ -29,14 +30,31 @@ def test_wheel_installs_in_a_fresh_venv_and_opens_the_sample_data(tmp_path):
 
     work = tmp_path / "elsewhere"  # not the repository: only the installed wheel is importable
     work.mkdir()
-    location = run(bin_dir / "python", "-c", "import segviewer; print(segviewer.__file__)", cwd=work)
+    location = run(
+        bin_dir / "python", "-c", "import segviewer; print(segviewer.__file__)", cwd=work
+    )
     assert str(venv) in location
     run(bin_dir / "npe2", "validate", "segviewer", "--imports", cwd=work)
-    entry_points = run(bin_dir / "python", "-c", "from importlib.metadata import entry_points; "
-                       "print([e.name for e in entry_points(group='napari.manifest')])", cwd=work)
+    entry_points = run(
+        bin_dir / "python",
+        "-c",
+        "from importlib.metadata import entry_points; "
+        "print([e.name for e in entry_points(group='napari.manifest')])",
+        cwd=work,
+    )
     assert "segviewer" in entry_points
 
-    run(bin_dir / "segviewer", "sample", "--out", work / "ds", "--count", "1", "--volumes", "0", cwd=work)
+    run(
+        bin_dir / "segviewer",
+        "sample",
+        "--out",
+        work / "ds",
+        "--count",
+        "1",
+        "--volumes",
+        "0",
+        cwd=work,
+    )
     info = json.loads(run(bin_dir / "segviewer", "info", work / "ds", "--json", cwd=work))
     assert [s["name"] for s in info["samples"]] == ["sample_000"]
 

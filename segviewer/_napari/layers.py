@@ -29,7 +29,15 @@ def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str
     scale = sample.scale
 
     def meta(role: str, class_index: int | None = None) -> dict:
-        return {META_KEY: {"dataset": dataset, "index": index, "role": role, "class": class_index}}
+        return {
+            META_KEY: {
+                "dataset": dataset,
+                "index": index,
+                "sample": sample,
+                "role": role,
+                "class": class_index,
+            }
+        }
 
     layers: list[tuple[Any, dict, str]] = [
         (

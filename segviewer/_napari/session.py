@@ -45,9 +45,9 @@ class ViewerSession:
     # -- what is shown ----------------------------------------------------------------------
     @property
     def sample(self) -> Sample | None:
-        if self.dataset is None or self.index is None:
-            return None
-        return self.dataset.sample(self.index)
+        """The sample whose arrays the shown layers display (and edits change)."""
+        shown = self.shown_layers()
+        return segviewer_meta(shown[0])["sample"] if shown else None
 
     def shown_layers(self) -> list[Layer]:
         return [layer for layer in self.viewer.layers if segviewer_meta(layer) is not None]
@@ -142,7 +142,7 @@ class ViewerSession:
     def _on_paint(self, event) -> None:
         meta = segviewer_meta(event.source)
         dataset, index = meta["dataset"], meta["index"]
-        dataset.mark_modified(index)
+        dataset.mark_modified(index, meta["sample"])
         self._kept_layers[dataset, index] = [
             layer
             for layer in self.shown_layers()

@@ -104,9 +104,10 @@ class Dataset:
             self._cache.popitem(last=False)
         return sample
 
-    def mark_modified(self, index: int) -> None:
-        """Pin sample ``index`` in memory: it holds edits that are not saved yet."""
-        self._modified[index] = self.sample(index)
+    def mark_modified(self, index: int, sample: Sample | None = None) -> None:
+        """Pin sample ``index`` (the given object, else the current one) in memory: it holds
+        edits that are not saved yet."""
+        self._modified[index] = sample if sample is not None else self.sample(index)
 
     def mark_saved(self, index: int) -> None:
         self._modified.pop(index, None)
