@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.masks import ClassAxis, check_image, normalize_masks, spatial_shape_of
-from segviewer.core.sample import Sample, Source
+from segviewer.core.sample import Sample, SampleRef, Source
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 MASK_SUFFIXES = (".png", ".tif", ".tiff")
@@ -59,6 +59,32 @@ def read_plain_image(path: Path) -> np.ndarray:
         import imageio.v3 as iio
 
         return np.asarray(iio.imread(path, plugin="pillow"))
+
+
+def require_image_partner(image_path: Path, masks_path: Path) -> None:
+    """Refuse a masks file whose image file is missing."""
+    if not image_path.is_file():
+        raise SegviewerError(
+            f"{masks_path}: the image file {image_path.name} that goes with these masks is "
+            f"missing; expected it next to {masks_path.name}"
+        )
+
+
+def pair_ref(
+    path: Path,
+    pair: tuple[Path, Path] | None,
+    read: Callable[[Path, Path], Sample],
+    format: str,
+    layout: str,
+) -> SampleRef:
+    """A reference to the (image, masks) pair that ``path`` belongs to; refuse a lone file."""
+    if pair is None:
+        raise SegviewerError(
+            f"{path}: no masks file {stem_of(path)}{MASKS_TAG}{full_suffix(path)} next to it; "
+            f"a {format} sample is a pair {layout}"
+        )
+    image, masks = pair
+    return SampleRef(stem_of(image), lambda: read(image, masks), Source(format.lower(), pair))
 
 
 def default_class_names(count: int) -> list[str]:

@@ -10,9 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from segviewer.core.errors import SegviewerError
 from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import MASKS_TAG, NIFTI_SUFFIXES, build_sample, reading, stem_of
+from segviewer.core.readers._common import (
+    MASKS_TAG,
+    NIFTI_SUFFIXES,
+    build_sample,
+    pair_ref,
+    reading,
+    require_image_partner,
+    stem_of,
+)
 from segviewer.core.sample import Sample, SampleRef, Source
 
 
@@ -40,11 +47,7 @@ def _load(path: Path, what: str):
 
 
 def read_nifti_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "auto") -> Sample:
-    if not image_path.is_file():
-        raise SegviewerError(
-            f"{masks_path}: the image file {image_path.name} that goes with these masks is "
-            f"missing; expected it next to {masks_path.name}"
-        )
+    require_image_partner(image_path, masks_path)
     img, image = _load(image_path, "NIfTI image")
     _, masks = _load(masks_path, "NIfTI masks file")
     zooms = tuple(float(z) for z in img.header.get_zooms()[: image.ndim])
@@ -62,13 +65,10 @@ def read_nifti_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = 
 
 
 def nifti_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:
-    pair = nifti_pair(path)
-    if pair is None:
-        raise SegviewerError(
-            f"{path}: no masks file {stem_of(path)}{MASKS_TAG}.nii.gz next to it; a NIfTI sample "
-            "is a pair NAME.nii.gz + NAME_masks.nii.gz (4D, class axis last)"
-        )
-    image, masks = pair
-    return SampleRef(
-        stem_of(image), lambda: read_nifti_pair(image, masks, class_axis), Source("nifti", pair)
+    return pair_ref(
+        path,
+        nifti_pair(path),
+        lambda i, m: read_nifti_pair(i, m, class_axis),
+        "NIfTI",
+        "NAME.nii.gz + NAME_masks.nii.gz (4D, class axis last)",
     )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segviewer.core.errors import SegviewerError
 from segviewer.core.masks import ClassAxis
 from segviewer.core.readers._common import (
     MASKS_TAG,
     TIFF_SUFFIXES,
     build_sample,
+    pair_ref,
     reading,
+    require_image_partner,
     stem_of,
 )
 from segviewer.core.sample import Sample, SampleRef, Source
@@ -46,11 +47,7 @@ def _read_tiff(path: Path, what: str):
 
 
 def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "auto") -> Sample:
-    if not image_path.is_file():
-        raise SegviewerError(
-            f"{masks_path}: the image file {image_path.name} that goes with these masks is "
-            f"missing; expected it next to {masks_path.name}"
-        )
+    require_image_partner(image_path, masks_path)
     image, _ = _read_tiff(image_path, "TIFF image")
     masks, metadata = _read_tiff(masks_path, "TIFF masks file")
     names = metadata.get("class_names")
@@ -67,12 +64,10 @@ def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "
 
 
 def tiff_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:
-    pair = tiff_pair(path)
-    if pair is None:
-        raise SegviewerError(
-            f"{path}: no masks file {stem_of(path)}{MASKS_TAG}{path.suffix} next to it; a TIFF "
-            "sample is a pair NAME.tif + NAME_masks.tif"
-        )
-    image, masks = pair
-    source = Source("tiff", pair)
-    return SampleRef(stem_of(image), lambda: read_tiff_pair(image, masks, class_axis), source)
+    return pair_ref(
+        path,
+        tiff_pair(path),
+        lambda i, m: read_tiff_pair(i, m, class_axis),
+        "TIFF",
+        "NAME.tif + NAME_masks.tif",
+    )
