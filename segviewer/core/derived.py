@@ -1,0 +1,140 @@
+"""Background and conflicts derived from one-hot masks, kept exact region by region.
+
+For each pixel, the set of classes that claim it is a bitmask ``sum(m_c << c)``:
+- ``background`` = 1 where no class claims the pixel (bitmask 0), else 0;
+- ``conflicts`` = the bitmask where two or more classes claim the pixel, else 0, so its
+  value says WHICH classes overlap (``0b011`` = classes 0 and 1).
+
+Both depend only on the masks at the same pixel, so after an edit only the edited
+region is recomputed (``update(region)``), in time that does not grow with image size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+
+import numpy as np
+
+from segviewer.core.errors import SegviewerError
+
+Region = tuple[slice, ...]
+MAX_CLASSES = 63  # conflict codes are bitmasks of the claiming classes
+CHUNK_PIXELS = 1 << 16  # rows per pass sized to stay in cache
+
+
+def code_dtype(n_classes: int) -> np.dtype:
+    """Smallest unsigned dtype that holds a bitmask of ``n_classes`` classes."""
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if n_classes <= np.iinfo(dtype).bits:
+            return np.dtype(dtype)
+    raise SegviewerError(
+        f"{n_classes} classes: conflicts can be shown for at most {MAX_CLASSES} classes"
+    )
+
+
+def conflict_code(classes: Sequence[int]) -> int:
+    """The conflicts value of a pixel claimed by exactly ``classes`` (class indices)."""
+    return sum(1 << c for c in classes)
+
+
+def classes_of(code: int) -> tuple[int, ...]:
+    """The class indices in a conflicts value (inverse of :func:`conflict_code`)."""
+    return tuple(c for c in range(int(code).bit_length()) if code >> c & 1)
+
+
+def possible_conflicts(n_classes: int, limit: int = 256) -> list[int]:
+    """Conflict codes of all pairs, triples, … of ``n_classes`` classes (at most ``limit``)."""
+    codes: list[int] = []
+    for size in range(2, n_classes + 1):
+        for combo in combinations(range(n_classes), size):
+            codes.append(conflict_code(combo))
+            if len(codes) == limit:
+                return codes
+    return codes
+
+
+class DerivedLayers:
+    """The ``background`` and ``conflicts`` arrays of one sample's masks, kept up to date.
+
+    The arrays are allocated once; napari layers display them directly.
+    """
+
+    def __init__(self, masks: np.ndarray):
+        if masks.shape[0] > MAX_CLASSES:
+            raise SegviewerError(
+                f"{masks.shape[0]} classes: conflicts can be shown for at most {MAX_CLASSES}"
+            )
+        self.masks = masks
+        spatial = masks.shape[1:]
+        self.background = np.empty(spatial, np.uint8)
+        self.conflicts = np.empty(spatial, code_dtype(masks.shape[0]))
+        self.update()
+
+    def update(self, region: Region | None = None) -> None:
+        """Recompute both arrays inside ``region`` (a tuple of slices), or everywhere."""
+        if region is None:
+            rows = self.masks.shape[1]
+            step = max(1, CHUNK_PIXELS // max(1, int(np.prod(self.masks.shape[2:]))))
+            for start in range(0, rows, step):
+                self._derive((slice(start, min(rows, start + step)),))
+        else:
+            self._derive(tuple(region))
+
+    def _derive(self, region: Region, edited: tuple[int, np.ndarray] | None = None) -> None:
+        """Recompute ``region``; ``edited = (c, values)`` replaces class c's values there."""
+        masks = self.masks[(slice(None), *region)]
+        claims = np.zeros(masks.shape[1:], self.conflicts.dtype)
+        shifted = np.empty_like(claims)
+        for c, mask in enumerate(masks):
+            if edited is not None and edited[0] == c:
+                mask = edited[1]
+            np.left_shift(mask, c, out=shifted, dtype=claims.dtype)
+            claims |= shifted
+        np.equal(claims, 0, out=self.background[region].view(bool))
+        np.subtract(claims, 1, out=shifted)  # x & (x - 1) != 0  ⟺  two or more bits set
+        shifted &= claims
+        np.multiply(claims, shifted != 0, out=self.conflicts[region])
+
+    def update_from_paint(self, atoms: Sequence, class_index: int) -> None:
+        """Update from the history atoms of a ``Labels.events.paint`` event on class ``c``.
+
+        The atoms carry the new values of the edited pixels, which are applied here, so
+        the result is exact whether napari emits the event before or after writing them.
+        """
+        for atom in atoms:
+            region = atom_region(atom, self.masks.shape[1:])
+            values = np.array(self.masks[class_index][region])
+            values[_local_index(atom, region)] = _new_values(atom)
+            self._derive(region, (class_index, values))
+
+
+def atom_region(atom, shape: tuple[int, ...]) -> Region:
+    """Bounding box of one napari history atom.
+
+    napari ≥ 0.8 stores ``_MaskedPaintAtom(slice_key, mask, old_values, new_value)``;
+    ``data_setitem`` and older versions store ``(indices, old_values, new_values)``.
+    """
+    slice_key = getattr(atom, "slice_key", None)
+    if slice_key is not None:
+        return tuple(slice_key)
+    indices = atom[0]
+    if isinstance(indices, tuple) and all(isinstance(i, slice) for i in indices):
+        return indices
+    if not isinstance(indices, tuple) or any(np.size(i) == 0 for i in indices):
+        return tuple(slice(0, n) for n in shape)  # unknown form: recompute everything
+    return tuple(slice(int(np.min(i)), int(np.max(i)) + 1) for i in indices)
+
+
+def _local_index(atom, region: Region):
+    """Where, inside ``region``, an atom changed pixels."""
+    if getattr(atom, "slice_key", None) is not None:
+        return Ellipsis if atom.mask is None else atom.mask
+    indices = atom[0]
+    if all(isinstance(i, slice) for i in indices):
+        return Ellipsis
+    return tuple(np.asarray(i) - r.start for i, r in zip(indices, region, strict=True))
+
+
+def _new_values(atom):
+    return atom.new_value if getattr(atom, "slice_key", None) is not None else atom[2]
