@@ -37,7 +37,7 @@ def test_main_panel_is_the_first_widget_in_the_manifest():
 def test_file_open_of_a_dataset_folder_lists_samples_and_shows_layers(panel, qtbot, dataset_folder):
     viewer, widget = panel
     viewer.open(str(dataset_folder), plugin="segviewer")  # File > Open, through the manifest
-    assert names(viewer) == ["sample_000", "cell", "spot"]
+    assert names(viewer) == ["sample_000", "background", "cell", "spot", "conflicts"]
     wait_for_summaries(qtbot, widget)
     table = widget.sample_list
     assert table.rowCount() == 4
@@ -48,21 +48,21 @@ def test_file_open_of_a_dataset_folder_lists_samples_and_shows_layers(panel, qtb
         "volume_000",
     ]
     sample = widget.session.sample
-    for c, layer in enumerate(viewer.layers[1:]):
+    for c, layer in enumerate([viewer.layers["cell"], viewer.layers["spot"]]):
         assert layer.data.dtype == np.uint8 and np.shares_memory(layer.data, sample.masks)
         rgb = [int(class_color(c)[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         assert tuple(layer.colormap.map(np.array([1]))[0]) == pytest.approx((*rgb, 1.0), abs=1e-3)
     present = table.item(3, 2).text()
     assert present == "cell, spot" and table.item(3, 1).text() == "32×128×128"
     widget.next_button.click()  # then the panel's own actions on what File > Open brought in
-    assert names(viewer) == ["sample_001", "cell", "spot"]
+    assert names(viewer) == ["sample_001", "background", "cell", "spot", "conflicts"]
 
 
 def test_next_previous_and_click_switch_samples_and_3d_works(panel, qtbot, dataset_folder):
     viewer, widget = panel
     widget.open_paths(str(dataset_folder))
     widget.next_button.click()
-    assert names(viewer) == ["sample_001", "cell", "spot"]
+    assert names(viewer) == ["sample_001", "background", "cell", "spot", "conflicts"]
     assert widget.position_label.text() == "2 / 4"
     widget.previous_button.click()
     widget.previous_button.click()  # wraps around to the last sample, a volume
@@ -121,7 +121,7 @@ def test_bad_input_in_the_panel_is_a_notification_and_napari_keeps_working(
     assert not widget.open_paths(str(bad))
     messages = [str(n.message) for n in notification_manager.records]
     assert any("bad.npz: mask values must be 0/1 or 0/255" in m for m in messages)
-    assert names(viewer) == ["good", "cell", "spot"]  # nothing changed
+    assert names(viewer) == ["good", "background", "cell", "spot", "conflicts"]  # nothing changed
     empty = tmp_path / "empty"
     empty.mkdir()
     assert not widget.open_paths(str(empty))
@@ -133,7 +133,35 @@ def test_two_datasets_keep_their_edits(panel, qtbot, dataset_folder, tmp_path, s
     widget.open_paths(str(dataset_folder))
     viewer.layers["spot"].data_setitem((np.array([0]), np.array([0])), 1)
     widget.open_paths(str(write_npz(tmp_path / "x.npz", sample2d)))
-    assert widget.dataset_combo.count() == 2 and names(viewer) == ["x", "cell", "spot"]
+    assert widget.dataset_combo.count() == 2 and names(viewer) == ["x", "background", "cell", "spot", "conflicts"]
     widget.dataset_combo.activated.emit(0)
     assert names(viewer)[0] == "sample_000" and viewer.layers["spot"].data[0, 0] == 1
     wait_for_summaries(qtbot, widget)
+
+
+def test_background_and_conflicts_follow_strokes_and_undo(panel, qtbot, dataset_folder):
+    viewer, widget = panel
+    widget.open_paths(str(dataset_folder))
+    cell, spot = viewer.layers["cell"], viewer.layers["spot"]
+    background, conflicts = viewer.layers["background"], viewer.layers["conflicts"]
+    masks = widget.session.sample.masks
+
+    def expected():
+        claims = masks[0].astype(int) + 2 * masks[1]
+        return (claims == 0).astype(np.uint8), np.where(claims == 3, 3, 0)
+
+    y, x = np.argwhere(masks[0])[len(np.argwhere(masks[0])) // 2]  # a cell pixel
+    square = np.zeros(masks[0].shape, bool)
+    square[max(0, y - 15) : y + 15, max(0, x - 15) : x + 15] = True
+    spot.data_setitem(np.nonzero(square), 1)  # spot over cells and background
+    cell.brush_size = 9
+    cell.paint((100, 100), 0)  # erase cell around (100, 100)
+    want_background, want_conflicts = expected()
+    np.testing.assert_array_equal(background.data, want_background)
+    np.testing.assert_array_equal(conflicts.data, want_conflicts)
+    assert conflicts.data[y, x] == 3
+    assert np.shares_memory(background.data, background.metadata["segviewer"]["derived"].background)
+
+    spot.undo()  # napari gives no delta for undo: a full rederivation follows
+    qtbot.waitUntil(lambda: np.array_equal(conflicts.data, expected()[1]), timeout=3000)
+    np.testing.assert_array_equal(background.data, expected()[0])

@@ -23,12 +23,14 @@ def test_our_files_read_to_image_and_class_layers_sharing_arrays(tmp_path, sampl
     layers = reader(str(image_path))
     assert [(kw["name"], kind) for _, kw, kind in layers] == [
         ("s0", "image"),
+        ("background", "labels"),
         ("cell", "labels"),
         ("spot", "labels"),
+        ("conflicts", "labels"),
     ]
     dataset = layers[0][1]["metadata"]["segviewer"]["dataset"]
     masks = dataset.sample(0).masks
-    for c, (array, _, _) in enumerate(layers[1:]):
+    for c, (array, _, _) in enumerate(layers[2:4]):
         assert array.dtype == np.uint8 and np.shares_memory(array, masks)
         np.testing.assert_array_equal(array, sample2d.masks[c])
 

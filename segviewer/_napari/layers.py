@@ -6,26 +6,37 @@ from typing import Any
 
 from napari.utils.colormaps import DirectLabelColormap
 
-from segviewer.core.colors import class_color
+from segviewer.core.colors import BACKGROUND_COLOR, class_color, conflict_color
+from segviewer.core.derived import DerivedLayers, possible_conflicts
 from segviewer.core.sample import Dataset, Sample
 
 META_KEY = "segviewer"
 
 
+def _colormap(colors: dict[int, str]) -> DirectLabelColormap:
+    """The given labels in their colours, everything else transparent."""
+    return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", **colors})
+
+
 def class_colormap(index: int) -> DirectLabelColormap:
-    """Label 1 in the class colour, everything else transparent."""
-    return DirectLabelColormap(
-        color_dict={None: "transparent", 0: "transparent", 1: class_color(index)}
-    )
+    return _colormap({1: class_color(index)})
+
+
+def conflicts_colormap(n_classes: int) -> DirectLabelColormap:
+    """One colour per combination of classes (the conflicts value is their bitmask)."""
+    codes = possible_conflicts(n_classes)
+    return _colormap({code: conflict_color(i) for i, code in enumerate(codes)})
 
 
 def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str]]:
-    """Layer data tuples for sample ``index``: the image, then one Labels layer per class.
+    """Layer data tuples for sample ``index``: the image, ``background``, one Labels layer
+    per class, then ``conflicts`` on top.
 
-    Every tuple's metadata records the dataset and sample, so the SegViewer panel can adopt
-    layers that napari's File > Open or Open Sample added.
+    Every tuple's metadata records the dataset, the sample and its derived layers, so the
+    SegViewer panel can adopt layers that napari's File > Open or Open Sample added.
     """
     sample: Sample = dataset.sample(index)
+    derived = DerivedLayers(sample.masks)
     scale = sample.scale
 
     def meta(role: str, class_index: int | None = None) -> dict:
@@ -34,6 +45,7 @@ def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str
                 "dataset": dataset,
                 "index": index,
                 "sample": sample,
+                "derived": derived,
                 "role": role,
                 "class": class_index,
             }
@@ -46,6 +58,19 @@ def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str
             "image",
         )
     ]
+    layers.append(
+        (
+            derived.background,
+            {
+                "name": "background",
+                "colormap": _colormap({1: BACKGROUND_COLOR}),
+                "opacity": 0.35,
+                "scale": scale,
+                "metadata": meta("background"),
+            },
+            "labels",
+        )
+    )
     for c, class_name in enumerate(sample.class_names):
         layers.append(
             (
@@ -60,6 +85,19 @@ def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str
                 "labels",
             )
         )
+    layers.append(
+        (
+            derived.conflicts,
+            {
+                "name": "conflicts",
+                "colormap": conflicts_colormap(len(sample.class_names)),
+                "opacity": 1.0,
+                "scale": scale,
+                "metadata": meta("conflicts"),
+            },
+            "labels",
+        )
+    )
     return layers
 
 

@@ -14,6 +14,7 @@ import napari
 from napari.layers import Layer
 from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 
 from segviewer._napari.layers import sample_layer_data, segviewer_meta
 from segviewer.core.errors import SegviewerError
@@ -34,6 +35,7 @@ class ViewerSession:
         self.dataset: Dataset | None = None
         self.index: int | None = None
         self._switching = False
+        self._rederive_pending = False
         # Layers of edited samples are kept and re-shown, so napari's undo history survives
         # switching samples.
         self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
@@ -53,7 +55,10 @@ class ViewerSession:
         return [layer for layer in self.viewer.layers if segviewer_meta(layer) is not None]
 
     def class_layers(self) -> list[Layer]:
-        return [layer for layer in self.shown_layers() if segviewer_meta(layer)["role"] == "class"]
+        return self._layers_with_role("class")
+
+    def _layers_with_role(self, *roles: str) -> list[Layer]:
+        return [layer for layer in self.shown_layers() if segviewer_meta(layer)["role"] in roles]
 
     # -- opening ------------------------------------------------------------------------------
     def open(self, paths: str | Sequence[str]) -> bool:
@@ -80,14 +85,14 @@ class ViewerSession:
             except SegviewerError as error:
                 show_error(str(error))
                 return False
-        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.class_layers()}
+        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.shown_layers()}
         old_shape = self.sample.spatial_shape if self.sample is not None else None
         self._switching = True
         try:
             for layer in self.shown_layers():
                 self.viewer.layers.remove(layer)
             for layer in layers:
-                if layer.name in kept and segviewer_meta(layer)["role"] == "class":
+                if layer.name in kept and segviewer_meta(layer)["role"] != "image":
                     layer.visible, layer.opacity = kept[layer.name]
                 self.viewer.add_layer(layer)
                 self._connect(layer)
@@ -140,19 +145,34 @@ class ViewerSession:
             layer.events.set_data.connect(self._on_set_data)
 
     def _on_paint(self, event) -> None:
+        """A stroke, fill or data_setitem on a class layer: update what derives from it."""
         meta = segviewer_meta(event.source)
         dataset, index = meta["dataset"], meta["index"]
         dataset.mark_modified(index, meta["sample"])
         self._kept_layers[dataset, index] = [
-            layer
-            for layer in self.shown_layers()
-            if (segviewer_meta(layer)["dataset"], segviewer_meta(layer)["index"])
-            == (dataset, index)
+            layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)
         ]
+        meta["derived"].update_from_paint(event.value, meta["class"])
+        self._refresh_derived()
         self.edited.emit()
 
     def _on_set_data(self, event) -> None:
+        """Undo/redo give no delta: rederive once the current event is done (one fast pass)."""
+        if not self._rederive_pending:
+            self._rederive_pending = True
+            QTimer.singleShot(0, self._rederive)
+
+    def _rederive(self) -> None:
+        self._rederive_pending = False
+        derived_layers = self._layers_with_role("background", "conflicts")
+        if derived_layers:
+            segviewer_meta(derived_layers[0])["derived"].update()
+            self._refresh_derived()
         self.edited.emit()
+
+    def _refresh_derived(self) -> None:
+        for layer in self._layers_with_role("background", "conflicts"):
+            layer.refresh()
 
 
 def _sample_key(layer: Layer) -> tuple[Dataset, int]:

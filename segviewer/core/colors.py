@@ -17,9 +17,27 @@ CLASS_COLORS = (
     "#17becf",  # teal
 )
 BACKGROUND_COLOR = "#9e9e9e"
-CONFLICT_COLOR = "#ff3030"
+CONFLICT_COLOR = "#ff2020"
 
 
 def class_color(index: int) -> str:
     """Hex colour of class ``index`` (0 = the first given class, background excluded)."""
     return CLASS_COLORS[index % len(CLASS_COLORS)]
+
+
+# Conflict combinations (pairs, triples, … of classes) get colours unlike any class colour.
+CONFLICT_COLORS = (
+    "#ff2020",  # red
+    "#ff00ff",  # magenta
+    "#ffffff",  # white
+    "#00ffff",  # cyan
+    "#7fff00",  # chartreuse
+    "#ff8080",  # salmon
+    "#8080ff",  # periwinkle
+    "#ffff80",  # pale yellow
+)
+
+
+def conflict_color(position: int) -> str:
+    """Colour of the ``position``-th conflict combination (in ``possible_conflicts`` order)."""
+    return CONFLICT_COLORS[position % len(CONFLICT_COLORS)]
