@@ -133,7 +133,13 @@ def test_two_datasets_keep_their_edits(panel, qtbot, dataset_folder, tmp_path, s
     widget.open_paths(str(dataset_folder))
     viewer.layers["spot"].data_setitem((np.array([0]), np.array([0])), 1)
     widget.open_paths(str(write_npz(tmp_path / "x.npz", sample2d)))
-    assert widget.dataset_combo.count() == 2 and names(viewer) == ["x", "background", "cell", "spot", "conflicts"]
+    assert widget.dataset_combo.count() == 2 and names(viewer) == [
+        "x",
+        "background",
+        "cell",
+        "spot",
+        "conflicts",
+    ]
     widget.dataset_combo.activated.emit(0)
     assert names(viewer)[0] == "sample_000" and viewer.layers["spot"].data[0, 0] == 1
     wait_for_summaries(qtbot, widget)

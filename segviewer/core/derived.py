@@ -16,9 +16,9 @@ from itertools import combinations
 
 import numpy as np
 
+from segviewer.core.atoms import Region
 from segviewer.core.errors import SegviewerError
 
-Region = tuple[slice, ...]
 MAX_CLASSES = 63  # conflict codes are bitmasks of the claiming classes
 CHUNK_PIXELS = 1 << 16  # rows per pass sized to stay in cache
 
@@ -95,46 +95,3 @@ class DerivedLayers:
         np.subtract(claims, 1, out=shifted)  # x & (x - 1) != 0  ⟺  two or more bits set
         shifted &= claims
         np.multiply(claims, shifted != 0, out=self.conflicts[region])
-
-    def update_from_paint(self, atoms: Sequence, class_index: int) -> None:
-        """Update from the history atoms of a ``Labels.events.paint`` event on class ``c``.
-
-        The atoms carry the new values of the edited pixels, which are applied here, so
-        the result is exact whether napari emits the event before or after writing them.
-        """
-        for atom in atoms:
-            region = atom_region(atom, self.masks.shape[1:])
-            values = np.array(self.masks[class_index][region])
-            values[_local_index(atom, region)] = _new_values(atom)
-            self._derive(region, (class_index, values))
-
-
-def atom_region(atom, shape: tuple[int, ...]) -> Region:
-    """Bounding box of one napari history atom.
-
-    napari ≥ 0.8 stores ``_MaskedPaintAtom(slice_key, mask, old_values, new_value)``;
-    ``data_setitem`` and older versions store ``(indices, old_values, new_values)``.
-    """
-    slice_key = getattr(atom, "slice_key", None)
-    if slice_key is not None:
-        return tuple(slice_key)
-    indices = atom[0]
-    if isinstance(indices, tuple) and all(isinstance(i, slice) for i in indices):
-        return indices
-    if not isinstance(indices, tuple) or any(np.size(i) == 0 for i in indices):
-        return tuple(slice(0, n) for n in shape)  # unknown form: recompute everything
-    return tuple(slice(int(np.min(i)), int(np.max(i)) + 1) for i in indices)
-
-
-def _local_index(atom, region: Region):
-    """Where, inside ``region``, an atom changed pixels."""
-    if getattr(atom, "slice_key", None) is not None:
-        return Ellipsis if atom.mask is None else atom.mask
-    indices = atom[0]
-    if all(isinstance(i, slice) for i in indices):
-        return Ellipsis
-    return tuple(np.asarray(i) - r.start for i, r in zip(indices, region, strict=True))
-
-
-def _new_values(atom):
-    return atom.new_value if getattr(atom, "slice_key", None) is not None else atom[2]
