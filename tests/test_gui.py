@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from conftest import write_npz
 from napari.utils.notifications import notification_manager
+from qtpy.QtCore import Qt
 
 from segviewer.core.colors import class_color
 
@@ -21,6 +22,13 @@ def panel(make_napari_viewer, qtbot):
 
 def names(viewer):
     return [layer.name for layer in viewer.layers]
+
+
+def press_undo(viewer, qtbot, redo=False):
+    """Ctrl+Z (Ctrl+Shift+Z) on the canvas, as a user presses it."""
+    canvas = viewer.window._qt_viewer.canvas.native
+    modifiers = Qt.ControlModifier | (Qt.ShiftModifier if redo else Qt.NoModifier)
+    qtbot.keyClick(canvas, Qt.Key_Z, modifiers)
 
 
 def wait_for_summaries(qtbot, widget):
@@ -79,7 +87,7 @@ def test_edits_survive_switching_samples_and_counts_follow(panel, qtbot, dataset
     region = (slice(0, 20), slice(0, 20))
     added = int((cell.data[region] == 0).sum())
     cell.data_setitem(np.nonzero(np.ones((20, 20), bool)), 1)  # one undoable edit, like a fill
-    assert widget.session.dataset.is_modified(0)
+    qtbot.waitUntil(lambda: widget.session.dataset.is_modified(0), timeout=3000)
     qtbot.waitUntil(
         lambda: widget.counts_table.item(0, 1).text() == f"{before + added:,}", timeout=3000
     )
@@ -90,8 +98,11 @@ def test_edits_survive_switching_samples_and_counts_follow(panel, qtbot, dataset
     assert names(viewer)[0] == "sample_000"
     cell = viewer.layers["cell"]
     assert int(cell.data.sum()) == before + added and cell.data[region].all()
-    cell.undo()
+    viewer.layers.selection.active = cell
+    press_undo(viewer, qtbot)
     qtbot.waitUntil(lambda: widget.counts_table.item(0, 1).text() == f"{before:,}", timeout=3000)
+    press_undo(viewer, qtbot, redo=True)
+    assert cell.data[region].all()
 
 
 def test_sample_data_through_the_manifest_renders_class_colours(make_napari_viewer, qtbot):
@@ -162,12 +173,16 @@ def test_background_and_conflicts_follow_strokes_and_undo(panel, qtbot, dataset_
     spot.data_setitem(np.nonzero(square), 1)  # spot over cells and background
     cell.brush_size = 9
     cell.paint((100, 100), 0)  # erase cell around (100, 100)
+    qtbot.waitUntil(lambda: conflicts.data[y, x] == 3, timeout=3000)
     want_background, want_conflicts = expected()
     np.testing.assert_array_equal(background.data, want_background)
     np.testing.assert_array_equal(conflicts.data, want_conflicts)
     assert conflicts.data[y, x] == 3
     assert np.shares_memory(background.data, background.metadata["segviewer"]["derived"].background)
 
-    spot.undo()  # napari gives no delta for undo: a full rederivation follows
+    viewer.layers.selection.active = spot
+    press_undo(viewer, qtbot)  # undoes the cell stroke
+    press_undo(viewer, qtbot)  # and the spot square: back to the data as read
+    assert not conflicts.data[max(0, y - 15) : y + 15, max(0, x - 15) : x + 15].all()
     qtbot.waitUntil(lambda: np.array_equal(conflicts.data, expected()[1]), timeout=3000)
     np.testing.assert_array_equal(background.data, expected()[0])

@@ -16,6 +16,7 @@ from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
+from segviewer._napari.edits import EditController
 from segviewer._napari.layers import sample_layer_data, segviewer_meta
 from segviewer.core.errors import SegviewerError
 from segviewer.core.readers import open_dataset
@@ -27,7 +28,7 @@ class ViewerSession:
 
     dataset_added = Signal(object)  # Dataset
     sample_changed = Signal()  # another sample (or dataset) is shown
-    edited = Signal()  # the shown sample's masks changed (stroke, fill, undo, redo)
+    edited = Signal()  # masks changed (stroke, fill, undo, redo, rule)
 
     def __init__(self, viewer: napari.Viewer):
         self.viewer = viewer
@@ -35,7 +36,7 @@ class ViewerSession:
         self.dataset: Dataset | None = None
         self.index: int | None = None
         self._switching = False
-        self._rederive_pending = False
+        self.edits = EditController(self)
         # Layers of edited samples are kept and re-shown, so napari's undo history survives
         # switching samples.
         self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
@@ -50,6 +51,12 @@ class ViewerSession:
         """The sample whose arrays the shown layers display (and edits change)."""
         shown = self.shown_layers()
         return segviewer_meta(shown[0])["sample"] if shown else None
+
+    @property
+    def derived(self):
+        """The shown sample's derived background and conflicts (core.derived.DerivedLayers)."""
+        shown = self.shown_layers()
+        return segviewer_meta(shown[0])["derived"] if shown else None
 
     def shown_layers(self) -> list[Layer]:
         return [layer for layer in self.viewer.layers if segviewer_meta(layer) is not None]
@@ -78,6 +85,7 @@ class ViewerSession:
 
     def show(self, dataset: Dataset, index: int) -> bool:
         """Replace the shown sample's layers with those of ``dataset[index]``."""
+        self.edits.flush()  # strokes still queued belong to the sample shown now
         layers = self._kept_layers.get((dataset, index))
         if layers is None:
             try:
@@ -101,8 +109,7 @@ class ViewerSession:
         self.dataset, self.index = dataset, index
         if self.sample.spatial_shape != old_shape:
             self.viewer.reset_view()
-        if self.class_layers():
-            self.viewer.layers.selection.active = self.class_layers()[0]
+        self._select_first_class()
         for warning in self.sample.warnings:
             show_warning(warning)
         self.sample_changed.emit()
@@ -136,42 +143,40 @@ class ViewerSession:
                 self.dataset_added.emit(dataset)
             self.dataset, self.index = dataset, index
         self._connect(layer)
+        if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
+            QTimer.singleShot(0, self._select_first_class)
         self.sample_changed.emit()
 
-    def _connect(self, layer: Layer) -> None:
-        if segviewer_meta(layer)["role"] == "class" and layer not in self._connected:
-            self._connected.add(layer)
-            layer.events.paint.connect(self._on_paint)
-            layer.events.set_data.connect(self._on_set_data)
+    def _select_first_class(self) -> None:
+        """Make the first class layer active, ready to paint."""
+        if self.class_layers():
+            self.viewer.layers.selection.active = self.class_layers()[0]
 
-    def _on_paint(self, event) -> None:
-        """A stroke, fill or data_setitem on a class layer: update what derives from it."""
-        meta = segviewer_meta(event.source)
-        dataset, index = meta["dataset"], meta["index"]
-        dataset.mark_modified(index, meta["sample"])
-        self._kept_layers[dataset, index] = [
+    def _connect(self, layer: Layer) -> None:
+        if layer not in self._connected:
+            self._connected.add(layer)
+            self.edits.connect(layer)
+
+    # -- what edits need --------------------------------------------------------------------
+    def mark_modified(self, dataset: Dataset, index: int) -> None:
+        """Keep an edited sample (and its layers, with their history) until it is saved."""
+        shown = [layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)]
+        if shown:
+            dataset.mark_modified(index, segviewer_meta(shown[0])["sample"])
+            self._kept_layers[dataset, index] = shown
+        else:
+            dataset.mark_modified(index)
+
+    def derived_of(self, dataset: Dataset, index: int):
+        """The derived layers' arrays of a sample that has layers, else None."""
+        layers = self._kept_layers.get((dataset, index)) or [
             layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)
         ]
-        meta["derived"].update_from_paint(event.value, meta["class"])
-        self._refresh_derived()
-        self.edited.emit()
+        return segviewer_meta(layers[0])["derived"] if layers else None
 
-    def _on_set_data(self, event) -> None:
-        """Undo/redo give no delta: rederive once the current event is done (one fast pass)."""
-        if not self._rederive_pending:
-            self._rederive_pending = True
-            QTimer.singleShot(0, self._rederive)
-
-    def _rederive(self) -> None:
-        self._rederive_pending = False
-        derived_layers = self._layers_with_role("background", "conflicts")
-        if derived_layers:
-            segviewer_meta(derived_layers[0])["derived"].update()
-            self._refresh_derived()
-        self.edited.emit()
-
-    def _refresh_derived(self) -> None:
-        for layer in self._layers_with_role("background", "conflicts"):
+    def refresh_layers(self) -> None:
+        """Redraw the shown sample's mask and derived layers after their arrays changed."""
+        for layer in self._layers_with_role("background", "class", "conflicts"):
             layer.refresh()
 
 

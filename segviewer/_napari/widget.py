@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari.editing_panel import EditingPanel
 from segviewer._napari.session import ViewerSession
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color
 from segviewer.core.counts import SampleSummary, count_pixels, sample_summary
@@ -97,8 +98,10 @@ class SegViewerWidget(QWidget):
         layout.addWidget(self.sample_label)
         self.counts_table = _table(["Class", "Pixels", "% of pixels"])
         self.counts_table.setToolTip("Pixel counts of the shown sample; they follow your edits")
-        layout.addWidget(self.counts_table, stretch=1)
+        layout.addWidget(self.counts_table)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        self.editing = EditingPanel(self.session)
+        layout.addWidget(self.editing)
 
     # -- actions --------------------------------------------------------------------------------
     def open_paths(self, paths) -> bool:
@@ -173,6 +176,7 @@ class SegViewerWidget(QWidget):
         if sample is None:
             return
         counts = count_pixels(sample.masks)
+        self.editing.refresh()
         self._summaries[id(dataset)][index] = sample_summary(sample)
         if self._listed is dataset:
             self._update_item(index)
@@ -194,6 +198,7 @@ class SegViewerWidget(QWidget):
             _set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
             _set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
             _set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
+        _fit_height(self.counts_table)
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
@@ -230,6 +235,12 @@ def _table(headers: list[str]) -> QTableWidget:
     header.setSectionResizeMode(QHeaderView.ResizeToContents)
     header.setStretchLastSection(True)
     return table
+
+
+def _fit_height(table: QTableWidget) -> None:
+    """Show every row of a short table without a scroll bar."""
+    rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
+    table.setFixedHeight(rows + table.horizontalHeader().height() + 2 * table.frameWidth())
 
 
 def _set_cell(

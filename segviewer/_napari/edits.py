@@ -1,0 +1,113 @@
+"""Edits of the shown sample: strokes under the painting policy, grouped undo and redo.
+
+napari may emit a stroke's ``paint`` event before or after writing its pixels, so events
+are queued and handled once the current event is done: napari's own write is rolled back
+and every atom is applied again under segviewer's policy (core.editing), recorded as one
+undo step over all classes, and the derived layers are updated in the stroke's region.
+Each dataset has its own history; Ctrl+Z / Ctrl+Shift+Z on our layers use it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app_model.types import KeyCode, KeyMod
+from napari.layers import Layer
+from napari.utils.notifications import show_info
+from qtpy.QtCore import QTimer
+
+from segviewer._napari.layers import segviewer_meta
+from segviewer.core.atoms import atom_region, roll_back
+from segviewer.core.editing import PaintPolicy, apply_background_atom, apply_class_atom
+from segviewer.core.history import EditHistory, Step
+from segviewer.core.sample import Dataset
+
+if TYPE_CHECKING:
+    from segviewer._napari.session import ViewerSession
+
+UNDO = KeyMod.CtrlCmd | KeyCode.KeyZ
+REDO = KeyMod.CtrlCmd | KeyMod.Shift | KeyCode.KeyZ
+
+
+class EditController:
+    """Applies strokes on the shown sample's layers and keeps one history per dataset."""
+
+    def __init__(self, session: ViewerSession):
+        self.session = session
+        self.policy = PaintPolicy()
+        self._histories: dict[Dataset, EditHistory] = {}
+        self._queue: list[tuple[Layer, list]] = []
+
+    def history(self, dataset: Dataset | None = None) -> EditHistory:
+        dataset = dataset or self.session.dataset
+        return self._histories.setdefault(dataset, EditHistory())
+
+    def connect(self, layer: Layer) -> None:
+        """Listen to strokes on ``layer`` and route Ctrl+Z / Ctrl+Shift+Z to our history."""
+        if segviewer_meta(layer)["role"] == "image":
+            return
+        layer.events.paint.connect(self._on_paint)
+        layer.bind_key(UNDO, lambda _layer: self.undo(), overwrite=True)
+        layer.bind_key(REDO, lambda _layer: self.redo(), overwrite=True)
+
+    # -- strokes ----------------------------------------------------------------------------
+    def _on_paint(self, event) -> None:
+        if not self._queue:
+            QTimer.singleShot(0, self.flush)
+        self._queue.append((event.source, list(event.value)))
+
+    def flush(self) -> None:
+        """Apply the queued strokes (called on the next event-loop turn)."""
+        queue, self._queue = self._queue, []
+        if not queue:
+            return
+        for layer, atoms in reversed(queue):
+            if segviewer_meta(layer)["role"] == "class":
+                roll_back(layer.data, atoms)
+        for layer, atoms in queue:
+            self._apply(layer, atoms)
+        self.session.refresh_layers()
+        self.session.edited.emit()
+
+    def _apply(self, layer: Layer, atoms: list) -> None:
+        meta = segviewer_meta(layer)
+        role, masks, derived = meta["role"], meta["sample"].masks, meta["derived"]
+        if role == "conflicts":
+            for atom in atoms:  # derived from the masks: undo napari's write
+                derived.update(atom_region(atom, masks.shape[1:]))
+            show_info(
+                "The conflicts layer follows the class masks: paint on a class layer "
+                "or on background instead."
+            )
+            return
+        step = Step(
+            f"{'background' if role == 'background' else layer.name} stroke",
+            context=[(meta["dataset"], meta["index"])],
+        )
+        for atom in atoms:
+            if role == "class":
+                region, change = apply_class_atom(masks, meta["class"], atom, self.policy)
+            else:
+                region, change = apply_background_atom(masks, atom, self.policy)
+            step.changes.append(change)
+            derived.update(region)
+        self.history(meta["dataset"]).push(step)
+        self.session.mark_modified(meta["dataset"], meta["index"])
+
+    # -- undo / redo ------------------------------------------------------------------------
+    def undo(self) -> bool:
+        return self._after(self.history().undo())
+
+    def redo(self) -> bool:
+        return self._after(self.history().redo())
+
+    def _after(self, step: Step | None) -> bool:
+        if step is None:
+            return False
+        for dataset, index in step.context or ():
+            derived = self.session.derived_of(dataset, index)
+            if derived is not None:
+                derived.update()
+        self.session.refresh_layers()
+        self.session.edited.emit()
+        return True
