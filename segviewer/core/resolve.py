@@ -1,0 +1,145 @@
+"""Resolve overlap conflicts by rule, so that every pixel is in at most one class.
+
+A conflict pixel is claimed by two or more classes. Each rule picks what it becomes:
+
+- ``priority``: the claiming class that comes first in the priority order wins;
+- ``smallest`` / ``largest``: the claiming class with the smallest / largest total area in
+  the sample (pixels of its mask, conflicts included) wins;
+- ``nearest``: the claiming class whose non-conflicting pixels are nearest (Euclidean
+  distance in pixel units) wins;
+- ``ignore``: the pixel leaves every class and becomes "ignore" (255 in index labels);
+- ``background``: the pixel leaves every class.
+
+Ties go to the priority order (by default the class order). Pixels that are not in
+conflict never change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from segviewer.core.counts import coverage
+from segviewer.core.errors import SegviewerError
+
+RULES = ("priority", "smallest", "largest", "nearest", "ignore", "background")
+IGNORE = -1  # winner code of a pixel that becomes "ignore"
+BACKGROUND = -2  # winner code of a pixel that becomes background
+
+
+@dataclass
+class Resolution:
+    """What a rule does to one sample, computed without changing it."""
+
+    conflicts: tuple[np.ndarray, ...]  # indices of the conflict pixels
+    winners: np.ndarray  # per conflict pixel: class index, IGNORE or BACKGROUND
+    gains: dict[int, int]  # pixels each class (or IGNORE/BACKGROUND) ends up owning alone
+    moved: dict[tuple[int, int], int]  # (class that lost the pixel, winner) -> pixels
+
+    @property
+    def n_conflicts(self) -> int:
+        return int(self.winners.size)
+
+
+def priority_order(class_names: Sequence[str], priority: Sequence[str] | None) -> list[int]:
+    """Class indices in priority order; names not given keep their order after those given."""
+    if not priority:
+        return list(range(len(class_names)))
+    unknown = [name for name in priority if name not in class_names]
+    if unknown:
+        raise SegviewerError(
+            f"unknown class {', '.join(map(repr, unknown))} in the priority order; the classes "
+            f"are: {', '.join(class_names)}"
+        )
+    first = [class_names.index(name) for name in priority]
+    return first + [c for c in range(len(class_names)) if c not in first]
+
+
+def plan(masks: np.ndarray, rule: str, order: Sequence[int] | None = None) -> Resolution:
+    """Decide every conflict pixel's fate under ``rule`` (masks shaped ``(C, *spatial)``)."""
+    if rule not in RULES:
+        raise SegviewerError(f"unknown rule {rule!r}; expected one of: {', '.join(RULES)}")
+    order = list(range(masks.shape[0])) if order is None else list(order)
+    claims = coverage(masks)
+    conflicts = np.nonzero(claims > 1)
+    claimed = masks[(slice(None), *conflicts)].astype(bool)  # (C, n_conflicts)
+    n = claimed.shape[1]
+    if rule in ("ignore", "background"):
+        winners = np.full(n, IGNORE if rule == "ignore" else BACKGROUND, np.int64)
+    else:
+        score = _scores(masks, claims, conflicts, rule)  # lower wins, per class and pixel
+        rank = np.empty(masks.shape[0], np.int64)
+        rank[order] = np.arange(len(order))
+        # lexicographic: the best score first, then the priority rank; unclaimed never win
+        key = np.where(claimed, score * (len(order) + 1) + rank[:, None], np.inf)
+        winners = np.argmin(key, axis=0).astype(np.int64)
+    return Resolution(conflicts, winners, *_bookkeeping(claimed, winners))
+
+
+def _scores(masks, claims, conflicts, rule) -> np.ndarray:
+    """Per class and conflict pixel: a number where lower wins (all equal for priority)."""
+    n = conflicts[0].size
+    if rule == "priority":
+        return np.zeros((masks.shape[0], n))
+    if rule in ("smallest", "largest"):
+        areas = np.array([np.count_nonzero(m) for m in masks], float)
+        ranks = np.unique(areas, return_inverse=True)[1].astype(float)  # ties stay ties
+        ranks = ranks if rule == "smallest" else ranks.max() - ranks
+        return np.repeat(ranks[:, None], n, axis=1)
+    alone = claims == 1
+    distances = np.empty((masks.shape[0], n))
+    for c, mask in enumerate(masks):
+        own = alone & (mask == 1)
+        if own.any():
+            distances[c] = ndi.distance_transform_edt(~own)[conflicts]
+        else:
+            distances[c] = np.inf
+    finite = np.isfinite(distances)
+    # dense ranks keep exact ties equal; an unreachable class ranks after every reachable one
+    values, ranks = np.unique(distances[finite], return_inverse=True)
+    out = np.full(distances.shape, float(values.size))
+    out[finite] = ranks
+    return out
+
+
+def _bookkeeping(claimed: np.ndarray, winners: np.ndarray):
+    gains: dict[int, int] = {}
+    moved: dict[tuple[int, int], int] = {}
+    for winner in np.unique(winners).tolist():
+        chosen = winners == winner
+        gains[winner] = int(chosen.sum())
+        for c in range(claimed.shape[0]):
+            lost = int((claimed[c] & chosen).sum()) if c != winner else 0
+            if lost:
+                moved[(c, winner)] = lost
+    return gains, moved
+
+
+def apply(masks: np.ndarray, resolution: Resolution) -> np.ndarray | None:
+    """Write a resolution into ``masks`` in place; return the ignore mask if any, else None."""
+    index = (slice(None), *resolution.conflicts)
+    block = np.zeros((masks.shape[0], resolution.n_conflicts), np.uint8)
+    owners = resolution.winners >= 0
+    block[resolution.winners[owners], np.flatnonzero(owners)] = 1
+    masks[index] = block
+    if (resolution.winners == IGNORE).any():
+        ignore = np.zeros(masks.shape[1:], np.uint8)
+        ignore[resolution.conflicts] = resolution.winners == IGNORE
+        return ignore
+    return None
+
+
+def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
+    """One line per class pair: 'cell → spot: 120 px'."""
+
+    def name(code: int) -> str:
+        return {IGNORE: "ignore", BACKGROUND: "background"}.get(code) or class_names[code]
+
+    if not resolution.n_conflicts:
+        return "no conflicts: nothing to do"
+    return "; ".join(
+        f"{name(a)} → {name(b)}: {n:,} px" for (a, b), n in sorted(resolution.moved.items())
+    )

@@ -1,0 +1,124 @@
+"""Conflict rules against per-pixel reference implementations, and their invariants."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.resolve import (
+    BACKGROUND,
+    IGNORE,
+    RULES,
+    apply,
+    describe,
+    plan,
+    priority_order,
+)
+
+
+def reference_winner(masks, pixel, rule, order):
+    """Independent, pixel by pixel: who gets a conflict pixel under ``rule``."""
+    claimers = [c for c in range(masks.shape[0]) if masks[(c, *pixel)]]
+    by_priority = sorted(claimers, key=order.index)
+    if rule == "ignore":
+        return IGNORE
+    if rule == "background":
+        return BACKGROUND
+    if rule == "priority":
+        return by_priority[0]
+    if rule in ("smallest", "largest"):
+        area = {c: int(masks[c].sum()) for c in claimers}
+        best = min(area.values()) if rule == "smallest" else max(area.values())
+        return next(c for c in by_priority if area[c] == best)
+    claims = masks.sum(axis=0)
+    distance = {}
+    for c in claimers:
+        own = np.argwhere((masks[c] == 1) & (claims == 1))
+        distance[c] = (
+            min(
+                np.sqrt(sum((p - q) ** 2 for p, q in zip(pixel, point, strict=True)))
+                for point in own
+            )
+            if len(own)
+            else np.inf
+        )
+    best = min(distance.values())
+    return next(c for c in by_priority if distance[c] == best)
+
+
+def check_rule(masks, rule, order):
+    before = masks.copy()
+    resolution = plan(masks, rule, order)
+    conflict_pixels = [tuple(p) for p in np.argwhere(before.sum(axis=0) > 1)]
+    assert [tuple(p) for p in zip(*resolution.conflicts, strict=True)] == conflict_pixels
+    for pixel, winner in zip(conflict_pixels, resolution.winners.tolist(), strict=True):
+        assert winner == reference_winner(before, pixel, rule, order), (pixel, rule)
+    ignore = apply(masks, resolution)
+    claims = masks.sum(axis=0)
+    assert claims.max(initial=0) <= 1  # exclusive
+    untouched = before.sum(axis=0) <= 1
+    np.testing.assert_array_equal(masks[:, untouched], before[:, untouched])
+    ignored = np.zeros(claims.shape, bool) if ignore is None else ignore.astype(bool)
+    assert (claims[ignored] == 0).all()
+    background = (claims == 0) & ~ignored
+    # with background (and ignore) the classes cover every pixel exactly once
+    assert (claims + background + ignored == 1).all()
+    assert sum(resolution.gains.values()) == len(conflict_pixels)
+
+
+masks_strategy = arrays(
+    np.uint8,
+    st.tuples(st.integers(1, 4), st.integers(1, 7), st.integers(1, 7)),
+    elements=st.integers(0, 1),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(masks_strategy, st.sampled_from(RULES), st.randoms(use_true_random=False))
+def test_every_rule_matches_the_reference_and_leaves_exclusive_labels(masks, rule, random):
+    order = list(range(masks.shape[0]))
+    random.shuffle(order)
+    check_rule(masks, rule, order)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_rules_in_3d_and_with_an_empty_class(rule):
+    masks = (np.random.default_rng(1).random((3, 4, 6, 5)) > 0.5).astype(np.uint8)
+    masks[2] = 0
+    check_rule(masks, rule, [2, 1, 0])
+
+
+def test_nearest_prefers_the_class_that_surrounds_the_pixel():
+    masks = np.zeros((2, 1, 9), np.uint8)
+    masks[0, 0, :4] = 1  # class 0 owns columns 0-3
+    masks[1, 0, 6:] = 1  # class 1 owns columns 6-8
+    masks[:, 0, 4] = 1  # conflict next to class 0
+    masks[:, 0, 5] = 1  # conflict next to class 1
+    resolution = plan(masks, "nearest")
+    assert resolution.winners.tolist() == [0, 1]
+    assert describe(resolution, ["a", "b"]) == "a → b: 1 px; b → a: 1 px"
+
+
+def test_priority_order_and_bad_names():
+    assert priority_order(["cell", "spot", "x"], ["spot"]) == [1, 0, 2]
+    assert priority_order(["cell", "spot"], None) == [0, 1]
+    with pytest.raises(
+        SegviewerError,
+        match="unknown class 'nucleus' in the priority order; the classes are: cell, spot",
+    ):
+        priority_order(["cell", "spot"], ["nucleus"])
+    with pytest.raises(SegviewerError, match="unknown rule 'coin'; expected one of: priority"):
+        plan(np.zeros((2, 3, 3), np.uint8), "coin")
+
+
+def test_no_conflicts_is_a_noop_and_says_so():
+    masks = np.zeros((2, 3, 3), np.uint8)
+    masks[0, 0] = 1
+    resolution = plan(masks, "priority")
+    assert resolution.n_conflicts == 0 and describe(resolution, ["a", "b"]).startswith(
+        "no conflicts"
+    )
+    before = masks.copy()
+    assert apply(masks, resolution) is None and np.array_equal(masks, before)
