@@ -76,15 +76,64 @@ def _info_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# -- resolve ----------------------------------------------------------------------------------
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from segviewer.core.readers import open_dataset
+    from segviewer.core.resolve import RULES, apply, plan, priority_order
+    from segviewer.core.writers import save_samples
+
+    if args.rule not in RULES:
+        return _fail(f"unknown rule {args.rule!r}; expected one of: {', '.join(RULES)}")
+    out = args.out.resolve()
+    for path in map(Path, args.paths):
+        folder = path.resolve() if path.is_dir() else path.resolve().parent
+        if out == folder:
+            return _fail(
+                f"{args.out}: is the input's own folder; choose a new output folder "
+                "(sources are never overwritten)"
+            )
+    dataset = open_dataset(args.paths, class_axis=args.class_axis)
+    priority = args.priority.split(",") if args.priority else None
+    moved: dict[tuple[str, str], int] = {}
+
+    def resolved():
+        for sample in _progress(dataset, "resolving"):
+            order = priority_order(sample.class_names, priority)
+            resolution = plan(sample.masks, args.rule, order)
+            if resolution.n_conflicts == 0:
+                _warn(f"{sample.name}: no conflicts, nothing to resolve")
+            names = [*sample.class_names]
+            for (a, b), n in resolution.moved.items():
+                key = (names[a], {-1: "ignore", -2: "background"}.get(b) or names[b])
+                moved[key] = moved.get(key, 0) + n
+            ignore = apply(sample.masks, resolution)
+            if ignore is not None:
+                sample.ignore = ignore if sample.ignore is None else (sample.ignore | ignore)
+            yield sample
+
+    save_samples(resolved(), args.out, args.format)
+    summary = "; ".join(f"{a} → {b}: {n:,} px" for (a, b), n in sorted(moved.items()))
+    print(f"resolved {len(dataset)} samples with rule '{args.rule}' into {args.out}")
+    print(f"pixels moved: {summary or 'none (no conflicts)'}")
+    return 0
+
+
+def _progress(iterable, what: str):
+    """A progress bar on stderr for datasets (only when stderr is a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=what, unit="sample", disable=None, file=sys.stderr)
+
+
 # -- sample -----------------------------------------------------------------------------------
 def cmd_sample(args: argparse.Namespace) -> int:
     from segviewer.core.synthetic import make_dataset_samples
-    from segviewer.core.writing import write_folder_dataset
+    from segviewer.core.writers import save_samples
 
     if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
         return _fail("--count and --volumes must be ≥ 0 and not both 0")
     samples = make_dataset_samples(args.seed, args.count, args.volumes)
-    out = write_folder_dataset(samples, args.out)
+    out = save_samples(samples, args.out, "masks")
     print(f"wrote {len(samples)} samples (seed {args.seed}) to {out}")
     return 0
 
@@ -133,6 +182,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the class axis of the masks is (default: found from the shape)",
     )
     info.set_defaults(run=cmd_info)
+
+    resolve = commands.add_parser("resolve", help="resolve conflicts by rule and save labels")
+    resolve.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
+    resolve.add_argument(
+        "--rule", required=True, help="priority, smallest, largest, nearest, ignore or background"
+    )
+    resolve.add_argument(
+        "--priority",
+        metavar="NAME,NAME,...",
+        help="class order for 'priority' and for ties (default: class order)",
+    )
+    resolve.add_argument(
+        "--format",
+        choices=["onehot", "index"],
+        default="onehot",
+        help="onehot: background as channel 0; index: 0 background, 1..C, "
+        "255 ignore (default: onehot)",
+    )
+    resolve.add_argument("--out", required=True, type=Path, help="new folder to write")
+    resolve.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
+    resolve.set_defaults(run=cmd_resolve)
 
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
     sample.add_argument("--out", required=True, type=Path, help="new folder to write")

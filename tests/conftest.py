@@ -52,7 +52,7 @@ def sample2d() -> Sample:
 @pytest.fixture
 def dataset_folder(tmp_path) -> Path:
     from segviewer.core.synthetic import make_dataset_samples
-    from segviewer.core.writing import write_folder_dataset
+    from segviewer.core.writers import save_samples
 
     samples = make_dataset_samples(seed=5, count=3, volumes=1)
-    return write_folder_dataset(samples, tmp_path / "dataset")
+    return save_samples(samples, tmp_path / "dataset", "masks")

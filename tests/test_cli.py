@@ -39,6 +39,7 @@ def test_info_json_matches_an_independent_count(tmp_path):
             "counts": [int(m.sum()) for m in masks],
             "background": int((~masks.any(axis=0)).sum()),
             "conflicts": int((masks.sum(axis=0) >= 2).sum()),
+            "ignore": 0,
         }
 
 

@@ -36,7 +36,7 @@ def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str
     SegViewer panel can adopt layers that napari's File > Open or Open Sample added.
     """
     sample: Sample = dataset.sample(index)
-    derived = DerivedLayers(sample.masks)
+    derived = DerivedLayers(sample.masks, sample.ignore)
     scale = sample.scale
 
     def meta(role: str, class_index: int | None = None) -> dict:

@@ -175,7 +175,7 @@ class SegViewerWidget(QWidget):
         sample, dataset, index = self.session.sample, self.session.dataset, self.session.index
         if sample is None:
             return
-        counts = count_pixels(sample.masks)
+        counts = count_pixels(sample.masks, sample.ignore)
         self.editing.refresh()
         self._summaries[id(dataset)][index] = sample_summary(sample)
         if self._listed is dataset:

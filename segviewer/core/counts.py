@@ -14,9 +14,10 @@ class PixelCounts:
     """Counts for one sample; a pixel in two classes counts in both ``classes`` entries."""
 
     classes: tuple[int, ...]  # pixels of each class mask, in class order
-    background: int  # pixels in no class
+    background: int  # pixels in no class (and not ignored)
     conflicts: int  # pixels in two or more classes
     total: int  # pixels in the sample
+    ignore: int = 0  # pixels marked "ignore" (in no class, not background either)
 
 
 def coverage(masks: np.ndarray) -> np.ndarray:
@@ -25,21 +26,23 @@ def coverage(masks: np.ndarray) -> np.ndarray:
     return masks.sum(axis=0, dtype=dtype)
 
 
-def count_pixels(masks: np.ndarray) -> PixelCounts:
-    """Count class, background and conflict pixels of ``masks`` shaped ``(C, *spatial)``."""
+def count_pixels(masks: np.ndarray, ignore: np.ndarray | None = None) -> PixelCounts:
+    """Count class, background and conflict pixels of ``masks`` shaped ``(C, *spatial)``;
+    ``ignore`` marks pixels (in no class) that are not background either."""
     total = int(np.prod(masks.shape[1:]))
     classes = tuple(int(np.count_nonzero(m)) for m in masks)
+    ignored = 0 if ignore is None else int(np.count_nonzero(ignore))
     if masks.shape[0] == 1:
-        return PixelCounts(classes, total - classes[0], 0, total)
+        return PixelCounts(classes, total - classes[0] - ignored, 0, total, ignored)
     claims = coverage(masks)
     labelled = int(np.count_nonzero(claims))
     conflicts = int(np.count_nonzero(claims > 1))
-    return PixelCounts(classes, total - labelled, conflicts, total)
+    return PixelCounts(classes, total - labelled - ignored, conflicts, total, ignored)
 
 
 def sample_info(sample: Sample) -> dict:
     """The per-sample record of ``segviewer info --json``."""
-    counts = count_pixels(sample.masks)
+    counts = count_pixels(sample.masks, sample.ignore)
     return {
         "name": sample.name,
         "image_shape": list(sample.image.shape),
@@ -48,6 +51,7 @@ def sample_info(sample: Sample) -> dict:
         "counts": list(counts.classes),
         "background": counts.background,
         "conflicts": counts.conflicts,
+        "ignore": counts.ignore,
     }
 
 
@@ -61,6 +65,6 @@ class SampleSummary:
 
 
 def sample_summary(sample: Sample) -> SampleSummary:
-    counts = count_pixels(sample.masks)
+    counts = count_pixels(sample.masks, sample.ignore)
     present = tuple(n for n, c in zip(sample.class_names, counts.classes, strict=True) if c)
     return SampleSummary(sample.spatial_shape, present, counts.conflicts)

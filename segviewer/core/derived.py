@@ -60,12 +60,13 @@ class DerivedLayers:
     The arrays are allocated once; napari layers display them directly.
     """
 
-    def __init__(self, masks: np.ndarray):
+    def __init__(self, masks: np.ndarray, ignore: np.ndarray | None = None):
         if masks.shape[0] > MAX_CLASSES:
             raise SegviewerError(
                 f"{masks.shape[0]} classes: conflicts can be shown for at most {MAX_CLASSES}"
             )
         self.masks = masks
+        self.ignore = ignore  # pixels marked "ignore" are not background
         spatial = masks.shape[1:]
         self.background = np.empty(spatial, np.uint8)
         self.conflicts = np.empty(spatial, code_dtype(masks.shape[0]))
@@ -91,7 +92,10 @@ class DerivedLayers:
                 mask = edited[1]
             np.left_shift(mask, c, out=shifted, dtype=claims.dtype)
             claims |= shifted
-        np.equal(claims, 0, out=self.background[region].view(bool))
+        background = self.background[region].view(bool)
+        np.equal(claims, 0, out=background)
+        if self.ignore is not None:
+            background &= self.ignore[region] == 0
         np.subtract(claims, 1, out=shifted)  # x & (x - 1) != 0  ⟺  two or more bits set
         shifted &= claims
         np.multiply(claims, shifted != 0, out=self.conflicts[region])

@@ -34,6 +34,7 @@ class Sample:
     source: Source = field(default_factory=lambda: Source("memory"))
     scale: tuple[float, ...] | None = None  # physical voxel size per spatial axis, if known
     warnings: list[str] = field(default_factory=list)
+    ignore: np.ndarray | None = None  # uint8 1 where training should skip the pixel
 
     def __post_init__(self) -> None:
         if self.masks.shape[0] != len(self.class_names):

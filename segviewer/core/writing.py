@@ -1,4 +1,4 @@
-"""Write datasets without ever leaving a half-written result or touching existing files."""
+"""Write files without ever leaving a half-written result or touching existing files."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.sample import Sample
 
 
 @contextlib.contextmanager
@@ -45,7 +44,7 @@ def new_folder(out: Path) -> Iterator[Path]:
         raise
 
 
-def _write_image(path: Path, array: np.ndarray) -> Path:
+def write_image(path: Path, array: np.ndarray) -> Path:
     """2D arrays as PNG (imageio), 3D as TIFF (tifffile); returns the path written."""
     if array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4)):
         import imageio.v3 as iio
@@ -58,25 +57,3 @@ def _write_image(path: Path, array: np.ndarray) -> Path:
         path = path.with_suffix(".tif")
         tifffile.imwrite(path, array)
     return path
-
-
-def write_folder_dataset(samples: Iterable[Sample], out: Path) -> Path:
-    """Write samples as ``images/NAME.png`` + ``masks/CLASS/NAME.png`` (0/255) + ``classes.txt``.
-
-    3D samples are written as TIFF stacks. All samples must share their class names.
-    """
-    with new_folder(out) as tmp:
-        class_names = None
-        for sample in samples:
-            if class_names is None:
-                class_names = sample.class_names
-                (tmp / "classes.txt").write_text("\n".join(class_names) + "\n", encoding="utf-8")
-                for name in class_names:
-                    (tmp / "masks" / name).mkdir(parents=True)
-                (tmp / "images").mkdir()
-            elif sample.class_names != class_names:
-                raise SegviewerError(f"{sample.name}: classes differ from the first sample's")
-            _write_image(tmp / "images" / sample.name, sample.image)
-            for name, mask in zip(class_names, sample.masks, strict=True):
-                _write_image(tmp / "masks" / name / sample.name, mask * np.uint8(255))
-    return Path(out)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
+from segviewer.core.labels import BACKGROUND, from_index, split_background
 from segviewer.core.masks import ClassAxis, check_image, normalize_masks, spatial_shape_of
 from segviewer.core.sample import Sample, SampleRef, Source
 
@@ -17,6 +18,8 @@ MASK_SUFFIXES = (".png", ".tif", ".tiff")
 TIFF_SUFFIXES = (".tif", ".tiff")
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 MASKS_TAG = "_masks"
+LABELS_TAG = "_labels"
+PARTNER_TAGS = (MASKS_TAG, LABELS_TAG)
 
 
 def full_suffix(path: Path) -> str:
@@ -59,6 +62,28 @@ def read_plain_image(path: Path) -> np.ndarray:
         import imageio.v3 as iio
 
         return np.asarray(iio.imread(path, plugin="pillow"))
+
+
+def find_pair(path: Path, suffixes: tuple[str, ...]) -> tuple[Path, Path] | None:
+    """``(image, partner)`` for a file of a pair NAME + NAME_masks or NAME_labels (either
+    named), else None. The image may be missing; readers say so."""
+    stem = stem_of(path)
+    for tag in PARTNER_TAGS:
+        if stem.endswith(tag):
+            base = stem[: -len(tag)]
+            images = [
+                path.with_name(base + s) for s in suffixes if path.with_name(base + s).is_file()
+            ]
+            return (images[0] if images else path.with_name(base + full_suffix(path)), path)
+    for tag in PARTNER_TAGS:
+        for suffix in suffixes:
+            if path.with_name(stem + tag + suffix).is_file():
+                return path, path.with_name(stem + tag + suffix)
+    return None
+
+
+def is_labels_file(path: Path) -> bool:
+    return stem_of(path).endswith(LABELS_TAG)
 
 
 def require_image_partner(image_path: Path, masks_path: Path) -> None:
@@ -112,4 +137,30 @@ def build_sample(
             f"{where}: {len(class_names)} class names ({', '.join(class_names)}) for "
             f"{masks.shape[0]} masks; expected one name per mask"
         )
-    return Sample(name, image, masks, list(class_names), source, scale=scale)
+    masks, class_names, ignore = split_background(masks, list(class_names))
+    return Sample(name, image, masks, class_names, source, scale=scale, ignore=ignore)
+
+
+def build_sample_from_labels(
+    name: str,
+    image: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str] | None,
+    source: Source,
+    *,
+    where: str,
+    scale: tuple[float, ...] | None = None,
+) -> Sample:
+    """A Sample from an index label image (0 background, 1..C classes, 255 ignore)."""
+    image = check_image(np.asarray(image), where)
+    labels = np.asarray(labels)
+    if labels.shape != spatial_shape_of(image):
+        raise SegviewerError(
+            f"{where}: labels of shape {labels.shape} do not match the image's spatial shape "
+            f"{spatial_shape_of(image)}"
+        )
+    if class_names and class_names[0] == BACKGROUND:
+        class_names = class_names[1:]
+    masks, ignore = from_index(labels, len(class_names) if class_names else None, where)
+    names = list(class_names) if class_names else default_class_names(masks.shape[0])
+    return Sample(name, image, masks, names, source, scale=scale, ignore=ignore)

@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
+from segviewer.core.labels import BACKGROUND
 from segviewer.core.masks import check_image, is_rgb, normalize_masks, spatial_shape_of
 from segviewer.core.readers._common import (
     IMAGE_SUFFIXES,
     MASK_SUFFIXES,
     build_sample,
+    build_sample_from_labels,
     read_plain_image,
     reading,
 )
@@ -36,9 +38,14 @@ def read_class_names(root: Path) -> list[str]:
         names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
         if len(set(names)) != len(names):
             raise SegviewerError(f"{listing}: a class is listed twice; expected unique names")
+        if (root / "masks" / BACKGROUND).is_dir() and BACKGROUND not in names:
+            names.insert(0, BACKGROUND)  # an exclusive dataset written by segviewer
         return names
     masks_dir = root / "masks"
-    return sorted(p.name for p in masks_dir.iterdir() if p.is_dir()) if masks_dir.is_dir() else []
+    if not masks_dir.is_dir():
+        return []
+    found = sorted(p.name for p in masks_dir.iterdir() if p.is_dir())
+    return [n for n in found if n == BACKGROUND] + [n for n in found if n != BACKGROUND]
 
 
 def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
@@ -59,6 +66,9 @@ def folder_refs(root: Path) -> list[SampleRef]:
     class_files = {
         name: _files_by_stem(root / "masks" / name, MASK_SUFFIXES) for name in class_names
     }
+    labels = _files_by_stem(root / "labels", MASK_SUFFIXES)
+    if labels and not any(class_files.values()):
+        return _labels_refs(root, images, labels, [n for n in class_names if n != BACKGROUND])
     if not any(class_files.values()):
         raise SegviewerError(
             f"{root}: {len(images)} images but no masks; expected one binary mask per class in "
@@ -72,6 +82,25 @@ def folder_refs(root: Path) -> list[SampleRef]:
 
         def load(name=name, image_path=image_path, masks=masks, source=source) -> Sample:
             return _read_folder_sample(name, image_path, masks, source)
+
+        refs.append(SampleRef(name, load, source))
+    return refs
+
+
+def _labels_refs(root, images, labels, class_names) -> list[SampleRef]:
+    """References for a folder of index label images ``labels/NAME.png`` (or .tif)."""
+    refs = []
+    for name, image_path in images.items():
+        if name not in labels:
+            raise SegviewerError(f"{root / 'labels'}: no label image for {image_path.name}")
+        source = Source("folder", (image_path, labels[name]), extra={"root": root})
+
+        def load(name=name, image_path=image_path, source=source) -> Sample:
+            image = read_plain_image(image_path)
+            label_image = read_plain_image(source.paths[1])
+            return build_sample_from_labels(
+                name, image, label_image, class_names or None, source, where=str(source.paths[1])
+            )
 
         refs.append(SampleRef(name, load, source))
     return refs

@@ -6,15 +6,18 @@ become the layer scale.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from segviewer.core.masks import ClassAxis
 from segviewer.core.readers._common import (
-    MASKS_TAG,
     NIFTI_SUFFIXES,
     build_sample,
+    build_sample_from_labels,
+    find_pair,
+    is_labels_file,
     pair_ref,
     reading,
     require_image_partner,
@@ -24,17 +27,19 @@ from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def nifti_pair(path: Path) -> tuple[Path, Path] | None:
-    """``(image, masks)`` for a NIfTI file that belongs to a pair, else None (not ours)."""
-    stem = stem_of(path)
-    if stem.endswith(MASKS_TAG):
-        base = stem[: -len(MASKS_TAG)]
-        found = [
-            path.with_name(base + s) for s in NIFTI_SUFFIXES if path.with_name(base + s).is_file()
-        ]
-        return (found[0] if found else path.with_name(base + NIFTI_SUFFIXES[0]), path)
-    for suffix in NIFTI_SUFFIXES:
-        if path.with_name(stem + MASKS_TAG + suffix).is_file():
-            return path, path.with_name(stem + MASKS_TAG + suffix)
+    """``(image, masks or labels)`` for a NIfTI file of a pair, else None (not ours)."""
+    return find_pair(path, NIFTI_SUFFIXES)
+
+
+def _class_names(img) -> list[str] | None:
+    """Class names that segviewer stored in a JSON "comment" header extension, if any."""
+    for extension in img.header.extensions:
+        try:
+            names = json.loads(extension.get_content()).get("class_names")
+        except (ValueError, AttributeError, TypeError):
+            continue
+        if isinstance(names, list):
+            return [str(n) for n in names]
     return None
 
 
@@ -49,14 +54,19 @@ def _load(path: Path, what: str):
 def read_nifti_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "auto") -> Sample:
     require_image_partner(image_path, masks_path)
     img, image = _load(image_path, "NIfTI image")
-    _, masks = _load(masks_path, "NIfTI masks file")
+    masks_img, masks = _load(masks_path, "NIfTI masks file")
+    names = _class_names(masks_img)
     zooms = tuple(float(z) for z in img.header.get_zooms()[: image.ndim])
     source = Source("nifti", (image_path, masks_path), affine=np.asarray(img.affine))
+    if is_labels_file(masks_path):
+        return build_sample_from_labels(
+            stem_of(image_path), image, masks, names, source, where=str(masks_path), scale=zooms
+        )
     return build_sample(
         stem_of(image_path),
         image,
         masks,
-        None,
+        names,
         source,
         where=str(masks_path),
         class_axis=class_axis,

@@ -8,17 +8,30 @@ import numpy as np
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import build_sample, reading, stem_of
+from segviewer.core.readers._common import (
+    build_sample,
+    build_sample_from_labels,
+    reading,
+    stem_of,
+)
 from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:
     with reading(path, "npz file"), np.load(path, allow_pickle=False) as archive:
+        if "labels" in archive.files and "masks" not in archive.files and "image" in archive.files:
+            image, labels = archive["image"], archive["labels"]
+            names = archive["class_names"] if "class_names" in archive.files else None
+            names = None if names is None else [str(n) for n in np.atleast_1d(names)]
+            return build_sample_from_labels(
+                stem_of(path), image, labels, names, Source("npz", (path,)), where=str(path)
+            )
         missing = [key for key in ("image", "masks") if key not in archive.files]
         if missing:
             raise SegviewerError(
                 f"{path}: missing array {' and '.join(repr(m) for m in missing)}; expected arrays "
-                f"'image' and 'masks' (optional 'class_names'), found: {', '.join(archive.files)}"
+                f"'image' and 'masks' (or 'labels'; optional 'class_names'), found: "
+                f"{', '.join(archive.files)}"
             )
         image, masks = archive["image"], archive["masks"]
         names = archive["class_names"] if "class_names" in archive.files else None

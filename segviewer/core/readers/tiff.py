@@ -9,9 +9,11 @@ from pathlib import Path
 
 from segviewer.core.masks import ClassAxis
 from segviewer.core.readers._common import (
-    MASKS_TAG,
     TIFF_SUFFIXES,
     build_sample,
+    build_sample_from_labels,
+    find_pair,
+    is_labels_file,
     pair_ref,
     reading,
     require_image_partner,
@@ -20,21 +22,9 @@ from segviewer.core.readers._common import (
 from segviewer.core.sample import Sample, SampleRef, Source
 
 
-def _existing(folder: Path, stem: str) -> Path | None:
-    for suffix in TIFF_SUFFIXES:
-        if (folder / f"{stem}{suffix}").is_file():
-            return folder / f"{stem}{suffix}"
-    return None
-
-
 def tiff_pair(path: Path) -> tuple[Path, Path] | None:
-    """``(image, masks)`` for a TIFF file that belongs to a pair, else None (not ours)."""
-    stem = stem_of(path)
-    if stem.endswith(MASKS_TAG):
-        image = _existing(path.parent, stem[: -len(MASKS_TAG)])
-        return (image or path.with_name(stem[: -len(MASKS_TAG)] + path.suffix), path)
-    masks = _existing(path.parent, stem + MASKS_TAG)
-    return (path, masks) if masks else None
+    """``(image, masks or labels)`` for a TIFF file of a pair, else None (not ours)."""
+    return find_pair(path, TIFF_SUFFIXES)
 
 
 def _read_tiff(path: Path, what: str):
@@ -52,6 +42,15 @@ def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "
     masks, metadata = _read_tiff(masks_path, "TIFF masks file")
     names = metadata.get("class_names")
     source = Source("tiff", (image_path, masks_path))
+    if is_labels_file(masks_path):
+        return build_sample_from_labels(
+            stem_of(image_path),
+            image,
+            masks,
+            list(names) if names else None,
+            source,
+            where=str(masks_path),
+        )
     return build_sample(
         stem_of(image_path),
         image,

@@ -1,0 +1,122 @@
+"""Save samples in the container they came from, as exclusive labels or as they are.
+
+Formats: ``onehot`` (background as channel 0), ``index`` (0 background, 1..C, 255 ignore)
+and ``masks`` (the one-hot masks as they are, conflicts and all). Containers and names:
+
+- npz: ``NAME.npz`` with ``image`` and ``masks`` (+ ``class_names``) or ``labels``;
+- TIFF: ``NAME.tif`` + ``NAME_masks.tif`` or ``NAME_labels.tif``;
+- NIfTI: ``NAME.nii.gz`` + ``NAME_masks.nii.gz`` (class axis last) or ``NAME_labels.nii.gz``,
+  with the source's affine;
+- folder: ``images/NAME.ext`` (the source file, copied) + ``masks/CLASS/NAME.png`` (with a
+  ``background`` class) or ``labels/NAME.png`` (``.tif`` for 3D), and ``classes.txt``.
+
+Everything is written into a new folder that takes its final name only when all is written
+(core.writing.new_folder): a failure leaves nothing behind, and no source is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.labels import BACKGROUND, to_index, to_onehot
+from segviewer.core.sample import Sample
+from segviewer.core.writing import new_folder, write_image
+
+FORMATS = ("onehot", "index", "masks")
+TAG = {"onehot": "_masks", "masks": "_masks", "index": "_labels"}
+
+
+def encode(sample: Sample, fmt: str) -> tuple[np.ndarray, list[str]]:
+    """The array to save and its channel (or label) names, background first if added."""
+    where = sample.name
+    if fmt == "index":
+        return to_index(sample.masks, sample.ignore, where), [BACKGROUND, *sample.class_names]
+    if fmt == "onehot":
+        return to_onehot(sample.masks, sample.ignore, where), [BACKGROUND, *sample.class_names]
+    return sample.masks, list(sample.class_names)
+
+
+def _write_npz(sample: Sample, out: Path, fmt: str) -> None:
+    array, names = encode(sample, fmt)
+    key = "labels" if fmt == "index" else "masks"
+    np.savez_compressed(
+        out / f"{sample.name}.npz", image=sample.image, **{key: array}, class_names=np.array(names)
+    )
+
+
+def _write_tiff(sample: Sample, out: Path, fmt: str) -> None:
+    import tifffile
+
+    array, names = encode(sample, fmt)
+    tifffile.imwrite(out / f"{sample.name}.tif", sample.image)
+    tifffile.imwrite(out / f"{sample.name}{TAG[fmt]}.tif", array, metadata={"class_names": names})
+
+
+def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
+    import nibabel
+
+    array, names = encode(sample, fmt)
+    affine = sample.source.affine if sample.source.affine is not None else np.eye(4)
+    if fmt != "index":
+        array = np.moveaxis(array, 0, -1)  # NIfTI: class axis last
+    nibabel.save(nibabel.Nifti1Image(sample.image, affine), out / f"{sample.name}.nii.gz")
+    labels = nibabel.Nifti1Image(array, affine)
+    # class names travel in a JSON "comment" header extension (NIfTI has no field for them)
+    note = json.dumps({"class_names": names}).encode()
+    labels.header.extensions.append(nibabel.nifti1.Nifti1Extension("comment", note))
+    nibabel.save(labels, out / f"{sample.name}{TAG[fmt]}.nii.gz")
+
+
+def _write_folder(sample: Sample, out: Path, fmt: str) -> None:
+    array, names = encode(sample, fmt)
+    (out / "images").mkdir(exist_ok=True)
+    source_image = sample.source.paths[0] if sample.source.format == "folder" else None
+    if source_image is not None and source_image.is_file():
+        shutil.copyfile(source_image, out / "images" / source_image.name)
+    else:
+        write_image(out / "images" / sample.name, sample.image)
+    classes = out / "classes.txt"
+    listed = "\n".join(sample.class_names) + "\n"
+    if not classes.exists():
+        classes.write_text(listed, encoding="utf-8")
+    elif classes.read_text(encoding="utf-8") != listed:
+        raise SegviewerError(
+            f"{sample.name}: classes {', '.join(sample.class_names)} differ from the first "
+            "sample's; a dataset folder holds one set of classes"
+        )
+    if fmt == "index":
+        (out / "labels").mkdir(exist_ok=True)
+        write_image(out / "labels" / sample.name, array)
+        return
+    for name, mask in zip(names, array, strict=True):
+        (out / "masks" / name).mkdir(parents=True, exist_ok=True)
+        write_image(out / "masks" / name / sample.name, mask * np.uint8(255))
+
+
+WRITERS: dict[str, Callable[[Sample, Path, str], None]] = {
+    "npz": _write_npz,
+    "tiff": _write_tiff,
+    "nifti": _write_nifti,
+    "folder": _write_folder,
+    "memory": _write_folder,
+}
+
+
+def save_samples(
+    samples: Iterable[Sample], out: Path, fmt: str, progress: Callable[[Sample], None] | None = None
+) -> Path:
+    """Write every sample into the new folder ``out``, each in its own container."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    with new_folder(Path(out)) as tmp:
+        for sample in samples:
+            WRITERS[sample.source.format](sample, tmp, fmt)
+            if progress is not None:
+                progress(sample)
+    return Path(out)
