@@ -79,7 +79,7 @@ def _info_table(records: list[dict]) -> str:
 # -- resolve ----------------------------------------------------------------------------------
 def cmd_resolve(args: argparse.Namespace) -> int:
     from segviewer.core.readers import open_dataset
-    from segviewer.core.resolve import RULES, apply, plan, priority_order
+    from segviewer.core.resolve import RULES, priority_order, resolve_sample
     from segviewer.core.writers import save_samples
 
     if args.rule not in RULES:
@@ -99,16 +99,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     def resolved():
         for sample in _progress(dataset, "resolving"):
             order = priority_order(sample.class_names, priority)
-            resolution = plan(sample.masks, args.rule, order)
+            resolution, _ = resolve_sample(sample, args.rule, order)
             if resolution.n_conflicts == 0:
                 _warn(f"{sample.name}: no conflicts, nothing to resolve")
             names = [*sample.class_names]
             for (a, b), n in resolution.moved.items():
                 key = (names[a], {-1: "ignore", -2: "background"}.get(b) or names[b])
                 moved[key] = moved.get(key, 0) + n
-            ignore = apply(sample.masks, resolution)
-            if ignore is not None:
-                sample.ignore = ignore if sample.ignore is None else (sample.ignore | ignore)
             yield sample
 
     save_samples(resolved(), args.out, args.format)

@@ -186,3 +186,71 @@ def test_background_and_conflicts_follow_strokes_and_undo(panel, qtbot, dataset_
     assert not conflicts.data[max(0, y - 15) : y + 15, max(0, x - 15) : x + 15].all()
     qtbot.waitUntil(lambda: np.array_equal(conflicts.data, expected()[1]), timeout=3000)
     np.testing.assert_array_equal(background.data, expected()[0])
+
+
+def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot):
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    session, resolving = widget.session, widget.resolving
+    masks = session.sample.masks
+    before = masks.copy()
+    conflicts = int((masks.sum(axis=0) > 1).sum())
+    resolving.rule_combo.setCurrentText("priority")
+    resolving.refresh()
+    assert resolving.preview.text() == (
+        f"This sample: {conflicts:,} conflict px → cell +{conflicts:,}"
+    )
+    resolving.apply_button.click()
+    assert (masks.sum(axis=0) <= 1).all() and not viewer.layers["conflicts"].data.any()
+    np.testing.assert_array_equal(masks[0], before[0])  # cell, first in priority, kept all
+    assert session.dataset.is_modified(0)
+    qtbot.waitUntil(lambda: widget.counts_table.item(3, 1).text() == "0", timeout=3000)
+
+    resolving.rule_combo.setCurrentText("ignore")
+    resolving.scope_combo.setCurrentIndex(1)  # whole dataset
+    resolving.apply_button.click()
+    for index in range(len(session.dataset)):
+        assert (session.dataset.sample(index).masks.sum(axis=0) <= 1).all()
+    volume = session.dataset.sample(8)
+    assert volume.ignore is not None and volume.ignore.any()
+
+    widget.editing.undo_button.click()  # the dataset step, all samples together
+    assert (session.dataset.sample(8).masks.sum(axis=0) > 1).any()
+    assert not session.dataset.sample(8).ignore.any()
+    widget.editing.undo_button.click()  # the sample step
+    np.testing.assert_array_equal(masks, before)
+    np.testing.assert_array_equal(viewer.layers["conflicts"].data > 0, before.sum(axis=0) > 1)
+    widget.editing.redo_button.click()
+    assert (masks.sum(axis=0) <= 1).all()
+    wait_for_summaries(qtbot, widget)
+
+
+def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    qtbot.waitUntil(lambda: widget.conflicts.table.rowCount() > 0, timeout=3000)
+    regions = widget.conflicts.regions
+    assert [r.size for r in regions] == sorted((r.size for r in regions), reverse=True)
+    assert sum(r.size for r in regions) == int((widget.session.sample.masks.sum(axis=0) > 1).sum())
+    assert widget.conflicts.table.item(0, 2).text() == "cell + spot"
+    assert "cell + spot: 585 px" in widget.conflicts.legend.text()
+    fit = viewer.camera.zoom
+    widget.conflicts.table.cellClicked.emit(0, 0)
+    assert viewer.camera.zoom > fit
+    np.testing.assert_allclose(viewer.camera.center[-2:], regions[0].centre, atol=1e-6)
+    widget.conflicts.next_button.click()
+    np.testing.assert_allclose(viewer.camera.center[-2:], regions[1].centre, atol=1e-6)
+
+    widget.show_sample(8)  # the volume: going to a region moves to its slice
+    qtbot.waitUntil(
+        lambda: (
+            widget.conflicts.regions
+            and widget.conflicts.regions[0].centre[0] > 0
+            and len(widget.conflicts.regions[0].centre) == 3
+        ),
+        timeout=3000,
+    )
+    region = widget.conflicts.regions[0]
+    widget.conflicts.go_to(0)
+    assert viewer.dims.point[0] == pytest.approx(round(region.centre[0]), abs=1)
+    wait_for_summaries(qtbot, widget)

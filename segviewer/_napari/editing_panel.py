@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from segviewer._napari.session import ViewerSession
-from segviewer.core.colors import conflict_color
-from segviewer.core.derived import classes_of, possible_conflicts
 from segviewer.core.editing import AREAS
 
 AREA_LABELS = {
@@ -24,16 +21,15 @@ AREA_LABELS = {
     "conflicts": "Only conflict pixels",
 }
 HELP = (
-    "Paint on <b>background</b> to make pixels background (they leave every class); erase "
-    "it to give its pixels to the class chosen above. <b>conflicts</b> shows pixels in two "
-    "or more classes, one colour per combination. Ctrl+Z / Ctrl+Shift+Z undo and redo "
-    "every layer an edit changed, together."
+    "Paint on a <b>class</b> layer to edit its mask, on <b>background</b> to make pixels "
+    "background (they leave every class); erase background to give its pixels to the class "
+    "chosen above. Ctrl+Z / Ctrl+Shift+Z undo and redo every layer an edit changed, together."
 )
 
 
-class EditingPanel(QGroupBox):
+class EditingPanel(QWidget):
     def __init__(self, session: ViewerSession):
-        super().__init__("Editing")
+        super().__init__()
         self.session = session
         layout = QVBoxLayout(self)
         form = QFormLayout()
@@ -56,8 +52,6 @@ class EditingPanel(QGroupBox):
         buttons.addWidget(self.undo_button)
         buttons.addWidget(self.redo_button)
         layout.addLayout(buttons)
-        self.legend = QLabel(wordWrap=True)
-        layout.addWidget(self.legend)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
 
         self.overwrite_combo.currentIndexChanged.connect(self._update_policy)
@@ -73,14 +67,13 @@ class EditingPanel(QGroupBox):
         policy.background_fill = max(0, self.fill_combo.currentIndex())
 
     def refresh(self) -> None:
-        """Follow the shown sample: its classes and its conflict combinations."""
+        """Follow the shown sample's classes."""
         sample = self.session.sample
         names = sample.class_names if sample is not None else []
         if [self.fill_combo.itemText(i) for i in range(self.fill_combo.count())] != names:
             self.fill_combo.clear()
             self.fill_combo.addItems(names)
         self._update_buttons()
-        self._update_legend()
 
     def _update_buttons(self) -> None:
         has_data = self.session.dataset is not None
@@ -90,20 +83,3 @@ class EditingPanel(QGroupBox):
         self.undo_button.setToolTip(
             f"Undo {history.next_undo}" if history and history.can_undo else "Nothing to undo"
         )
-
-    def _update_legend(self) -> None:
-        derived = self.session.derived
-        sample = self.session.sample
-        if derived is None or sample is None:
-            self.legend.setText("")
-            return
-        values, counts = np.unique(derived.conflicts[derived.conflicts > 0], return_counts=True)
-        found = dict(zip(values.tolist(), counts.tolist(), strict=True))
-        rows = []
-        for position, code in enumerate(possible_conflicts(len(sample.class_names))):
-            names = " + ".join(sample.class_names[c] for c in classes_of(code))
-            rows.append(
-                f"<span style='color:{conflict_color(position)}'>■</span> {names}: "
-                f"{found.get(code, 0):,} px"
-            )
-        self.legend.setText("<b>Conflicts</b><br>" + "<br>".join(rows[:12]))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from app_model.types import KeyCode, KeyMod
 from napari.layers import Layer
+from napari.utils import progress
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
@@ -20,6 +21,7 @@ from segviewer._napari.layers import segviewer_meta
 from segviewer.core.atoms import atom_region, roll_back
 from segviewer.core.editing import PaintPolicy, apply_background_atom, apply_class_atom
 from segviewer.core.history import EditHistory, Step
+from segviewer.core.resolve import priority_order, resolve_sample
 from segviewer.core.sample import Dataset
 
 if TYPE_CHECKING:
@@ -93,6 +95,36 @@ class EditController:
             derived.update(region)
         self.history(meta["dataset"]).push(step)
         self.session.mark_modified(meta["dataset"], meta["index"])
+
+    # -- rules ------------------------------------------------------------------------------
+    def apply_rule(self, rule: str, priority: list[str] | None, whole_dataset: bool) -> int:
+        """Resolve the shown sample's (or every sample's) conflicts by ``rule`` as one undo
+        step; return the number of conflict pixels resolved."""
+        session, dataset = self.session, self.session.dataset
+        if dataset is None:
+            return 0
+        self.flush()
+        indices = range(len(dataset)) if whole_dataset else [session.index]
+        step = Step(
+            f"rule '{rule}' on {'the dataset' if whole_dataset else 'this sample'}", context=[]
+        )
+        resolved = 0
+        for index in progress(indices, desc=f"Resolving by {rule}", disable=len(indices) < 2):
+            sample = session.sample if index == session.index else dataset.sample(index)
+            resolution, changes = resolve_sample(
+                sample, rule, priority_order(sample.class_names, priority)
+            )
+            if changes:
+                resolved += resolution.n_conflicts
+                step.changes.extend(changes)
+                step.context.append((dataset, index))
+                session.mark_modified(dataset, index, sample)
+                derived = session.derived_of(dataset, index)
+                if derived is not None:
+                    derived.ignore = sample.ignore
+        self.history(dataset).push(step)
+        self._after(step if step.changes else None)
+        return resolved
 
     # -- undo / redo ------------------------------------------------------------------------
     def undo(self) -> bool:

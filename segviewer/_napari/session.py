@@ -11,6 +11,7 @@ import weakref
 from collections.abc import Sequence
 
 import napari
+import numpy as np
 from napari.layers import Layer
 from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
@@ -115,6 +116,22 @@ class ViewerSession:
         self.sample_changed.emit()
         return True
 
+    def focus(self, bbox: tuple[slice, ...], centre: tuple[float, ...]) -> None:
+        """Centre the view on ``centre`` (pixel coordinates) and zoom to ~3× the box."""
+        sample = self.sample
+        scale = np.asarray(sample.scale or (1.0,) * len(centre))
+        world = np.asarray(centre) * scale
+        displayed = list(self.viewer.dims.displayed)
+        for axis in range(len(centre)):
+            if axis not in displayed:
+                self.viewer.dims.set_point(axis, world[axis])
+        self.viewer.reset_view()
+        fit = self.viewer.camera.zoom
+        extent = max(max((s.stop - s.start) * 3, 24) for s in (bbox[a] for a in displayed))
+        field = max(sample.spatial_shape[a] for a in displayed)
+        self.viewer.camera.center = tuple(world[a] for a in displayed)
+        self.viewer.camera.zoom = fit * max(1.0, field / extent)
+
     def step(self, offset: int) -> bool:
         """Show the sample ``offset`` places away (wrapping around); False if none is shown."""
         if self.dataset is None or self.index is None:
@@ -158,14 +175,14 @@ class ViewerSession:
             self.edits.connect(layer)
 
     # -- what edits need --------------------------------------------------------------------
-    def mark_modified(self, dataset: Dataset, index: int) -> None:
+    def mark_modified(self, dataset: Dataset, index: int, sample: Sample | None = None) -> None:
         """Keep an edited sample (and its layers, with their history) until it is saved."""
         shown = [layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)]
         if shown:
             dataset.mark_modified(index, segviewer_meta(shown[0])["sample"])
             self._kept_layers[dataset, index] = shown
         else:
-            dataset.mark_modified(index)
+            dataset.mark_modified(index, sample)
 
     def derived_of(self, dataset: Dataset, index: int):
         """The derived layers' arrays of a sample that has layers, else None."""

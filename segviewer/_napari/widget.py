@@ -5,22 +5,23 @@ from __future__ import annotations
 import napari
 from napari.qt.threading import thread_worker
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.editing_panel import EditingPanel
+from segviewer._napari.resolve_panel import ResolvePanel
 from segviewer._napari.session import ViewerSession
+from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color
 from segviewer.core.counts import SampleSummary, count_pixels, sample_summary
 from segviewer.core.errors import SegviewerError
@@ -78,7 +79,7 @@ class SegViewerWidget(QWidget):
 
         self.samples_label = QLabel("<b>Samples</b>")
         layout.addWidget(self.samples_label)
-        self.sample_list = _table(["Sample", "Shape", "Classes present", "Conflict px"])
+        self.sample_list = make_table(["Sample", "Shape", "Classes present", "Conflict px"])
         self.sample_list.setToolTip("Click a sample to show it; ● marks unsaved edits")
         self.sample_list.setSelectionBehavior(QTableWidget.SelectRows)
         self.sample_list.setSelectionMode(QTableWidget.SingleSelection)
@@ -96,12 +97,18 @@ class SegViewerWidget(QWidget):
 
         self.sample_label = QLabel("No sample open", wordWrap=True)
         layout.addWidget(self.sample_label)
-        self.counts_table = _table(["Class", "Pixels", "% of pixels"])
+        self.counts_table = make_table(["Class", "Pixels", "% of pixels"])
         self.counts_table.setToolTip("Pixel counts of the shown sample; they follow your edits")
         layout.addWidget(self.counts_table)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
         self.editing = EditingPanel(self.session)
-        layout.addWidget(self.editing)
+        self.resolving = ResolvePanel(self.session)
+        self.conflicts = ConflictsPanel(self.session)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.editing, "Edit")
+        self.tabs.addTab(self.conflicts, "Conflicts")
+        self.tabs.addTab(self.resolving, "Resolve")
+        layout.addWidget(self.tabs)
 
     # -- actions --------------------------------------------------------------------------------
     def open_paths(self, paths) -> bool:
@@ -168,7 +175,7 @@ class SegViewerWidget(QWidget):
         else:
             cells = [summary or "reading…", "", ""]
         for column, text in enumerate([mark + dataset.names[index], *cells]):
-            _set_cell(self.sample_list, index, column, text, numeric=column == 3)
+            set_cell(self.sample_list, index, column, text, numeric=column == 3)
         self.sample_list.resizeColumnToContents(0)
 
     def _refresh_counts(self) -> None:
@@ -177,6 +184,8 @@ class SegViewerWidget(QWidget):
             return
         counts = count_pixels(sample.masks, sample.ignore)
         self.editing.refresh()
+        self.conflicts.refresh()
+        self.resolving.refresh()
         self._summaries[id(dataset)][index] = sample_summary(sample)
         if self._listed is dataset:
             self._update_item(index)
@@ -195,10 +204,10 @@ class SegViewerWidget(QWidget):
         ]
         self.counts_table.setRowCount(len(rows))
         for row, (name, pixels, color) in enumerate(rows):
-            _set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
-            _set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
-            _set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
-        _fit_height(self.counts_table)
+            set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
+            set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
+            set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
+        fit_height(self.counts_table)
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
@@ -223,41 +232,6 @@ class SegViewerWidget(QWidget):
         if self._worker is not None:
             self._worker.quit()
         super().closeEvent(event)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    """A read-only table whose first column stretches."""
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(headers)
-    table.verticalHeader().setVisible(False)
-    table.setEditTriggers(QTableWidget.NoEditTriggers)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeToContents)
-    header.setStretchLastSection(True)
-    return table
-
-
-def _fit_height(table: QTableWidget) -> None:
-    """Show every row of a short table without a scroll bar."""
-    rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
-    table.setFixedHeight(rows + table.horizontalHeader().height() + 2 * table.frameWidth())
-
-
-def _set_cell(
-    table: QTableWidget,
-    row: int,
-    column: int,
-    text: str,
-    *,
-    numeric: bool = False,
-    color: str | None = None,
-) -> None:
-    item = QTableWidgetItem(text)
-    if numeric:
-        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-    if color is not None:
-        item.setForeground(QColor(color))
-    table.setItem(row, column, item)
 
 
 @thread_worker

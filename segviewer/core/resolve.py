@@ -143,3 +143,22 @@ def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
     return "; ".join(
         f"{name(a)} → {name(b)}: {n:,} px" for (a, b), n in sorted(resolution.moved.items())
     )
+
+
+def resolve_sample(sample, rule: str, order: Sequence[int] | None = None):
+    """Apply ``rule`` to a Sample in place; return its Resolution and the history changes
+    that undo it (the masks at the conflict pixels and, for ``ignore``, the ignore mask)."""
+    from segviewer.core.history import Change
+
+    resolution = plan(sample.masks, rule, order)
+    if resolution.n_conflicts == 0:
+        return resolution, []
+    changes = [Change.capture(sample.masks, (slice(None), *resolution.conflicts))]
+    if (resolution.winners == IGNORE).any():
+        if sample.ignore is None:
+            sample.ignore = np.zeros(sample.masks.shape[1:], np.uint8)
+        changes.append(Change.capture(sample.ignore, resolution.conflicts))
+    ignore = apply(sample.masks, resolution)
+    if ignore is not None:
+        sample.ignore |= ignore
+    return resolution, changes

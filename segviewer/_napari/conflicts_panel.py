@@ -1,0 +1,85 @@
+"""The panel's Conflicts tab: conflict regions largest first; click or step to go to one."""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
+
+from segviewer._napari.session import ViewerSession
+from segviewer._napari.tables import make_table, set_cell
+from segviewer.core.colors import conflict_color
+from segviewer.core.derived import classes_of, possible_conflicts
+from segviewer.core.regions import ConflictRegion, conflict_regions
+
+MAX_ROWS = 500
+
+
+class ConflictsPanel(QWidget):
+    def __init__(self, session: ViewerSession):
+        super().__init__()
+        self.session = session
+        self.regions: list[ConflictRegion] = []
+        self.current = -1
+        layout = QVBoxLayout(self)
+        self.summary = QLabel(wordWrap=True)
+        self.table = make_table(["#", "Pixels", "Classes"])
+        self.table.setToolTip("Click a region to centre and zoom the view on it")
+        self.table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.table.cellClicked.connect(lambda row, _column: self.go_to(row))
+        nav = QHBoxLayout()
+        self.previous_button = QPushButton("◀ Previous region")
+        self.next_button = QPushButton("Next region ▶")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button.clicked.connect(lambda: self.step(1))
+        nav.addWidget(self.previous_button)
+        nav.addWidget(self.next_button)
+        self.legend = QLabel(wordWrap=True)
+        for item in (self.summary, self.table, nav, self.legend):
+            (layout.addLayout if isinstance(item, QHBoxLayout) else layout.addWidget)(item)
+
+    def refresh(self) -> None:
+        derived, sample = self.session.derived, self.session.sample
+        self.regions = conflict_regions(derived.conflicts) if derived is not None else []
+        self.current = -1
+        names = sample.class_names if sample is not None else []
+        shown = self.regions[:MAX_ROWS]
+        self.table.setRowCount(len(shown))
+        for row, region in enumerate(shown):
+            set_cell(self.table, row, 0, str(row + 1), numeric=True)
+            set_cell(self.table, row, 1, f"{region.size:,}", numeric=True)
+            set_cell(self.table, row, 2, " + ".join(names[c] for c in region.classes))
+        more = f" (the {MAX_ROWS} largest listed)" if len(self.regions) > MAX_ROWS else ""
+        self.summary.setText(
+            f"<b>{len(self.regions):,} conflict regions</b>, largest first{more}"
+            if self.regions
+            else "No conflicts in this sample."
+        )
+        self._update_legend()
+
+    def _update_legend(self) -> None:
+        """One row per class combination: its colour in the conflicts layer and its pixels."""
+        derived = self.session.derived
+        sample = self.session.sample
+        if derived is None or sample is None:
+            self.legend.setText("")
+            return
+        values, counts = np.unique(derived.conflicts[derived.conflicts > 0], return_counts=True)
+        found = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        rows = []
+        for position, code in enumerate(possible_conflicts(len(sample.class_names))):
+            names = " + ".join(sample.class_names[c] for c in classes_of(code))
+            rows.append(
+                f"<span style='color:{conflict_color(position)}'>■</span> {names}: "
+                f"{found.get(code, 0):,} px"
+            )
+        self.legend.setText("<b>Conflicts</b><br>" + "<br>".join(rows[:12]))
+
+    def step(self, offset: int) -> None:
+        if self.regions:
+            self.go_to((self.current + offset) % len(self.regions))
+
+    def go_to(self, row: int) -> None:
+        """Centre and zoom the view on region ``row`` (and move to its slice in 3D)."""
+        self.current = row
+        self.table.selectRow(row)
+        self.session.focus(self.regions[row].bbox, self.regions[row].centre)
