@@ -20,6 +20,10 @@ def panel(make_napari_viewer, qtbot):
         qtbot.waitUntil(lambda: widget._worker is None, timeout=10000)
 
 
+def camera(viewer):
+    return getattr(viewer, "scene", viewer).camera
+
+
 def names(viewer):
     return [layer.name for layer in viewer.layers]
 
@@ -234,12 +238,12 @@ def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
     assert sum(r.size for r in regions) == int((widget.session.sample.masks.sum(axis=0) > 1).sum())
     assert widget.conflicts.table.item(0, 2).text() == "cell + spot"
     assert "cell + spot: 585 px" in widget.conflicts.legend.text()
-    fit = viewer.camera.zoom
+    fit = camera(viewer).zoom
     widget.conflicts.table.cellClicked.emit(0, 0)
-    assert viewer.camera.zoom > fit
-    np.testing.assert_allclose(viewer.camera.center[-2:], regions[0].centre, atol=1e-6)
+    assert camera(viewer).zoom > fit
+    np.testing.assert_allclose(camera(viewer).center[-2:], regions[0].centre, atol=1e-6)
     widget.conflicts.next_button.click()
-    np.testing.assert_allclose(viewer.camera.center[-2:], regions[1].centre, atol=1e-6)
+    np.testing.assert_allclose(camera(viewer).center[-2:], regions[1].centre, atol=1e-6)
 
     widget.show_sample(8)  # the volume: going to a region moves to its slice
     qtbot.waitUntil(
@@ -253,4 +257,57 @@ def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
     region = widget.conflicts.regions[0]
     widget.conflicts.go_to(0)
     assert viewer.dims.point[0] == pytest.approx(round(region.centre[0]), abs=1)
+    wait_for_summaries(qtbot, widget)
+
+
+def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp_path):
+    from segviewer.core.readers import open_dataset
+
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    saving = widget.saving
+    notification_manager.records.clear()
+    assert not saving.save_to(tmp_path / "refused")
+    assert any("conflict pixels remain" in str(n.message) for n in notification_manager.records)
+    assert not (tmp_path / "refused").exists()
+
+    widget.resolving.scope_combo.setCurrentIndex(1)
+    widget.resolving.apply_button.click()  # priority rule on the whole dataset
+    for fmt, name in [("onehot", "onehot"), ("index", "index")]:
+        saving.format_combo.setCurrentIndex(["onehot", "index", "masks"].index(fmt))
+        assert saving.save_to(tmp_path / name)
+        back = open_dataset(tmp_path / name)
+        assert len(back) == 9
+        for index, got in enumerate(back):
+            want = widget.session.dataset.sample(index)
+            np.testing.assert_array_equal(got.masks, want.masks)
+            np.testing.assert_array_equal(got.image, want.image)
+    assert sorted(p.name for p in (tmp_path / "onehot" / "masks").iterdir()) == [
+        "background",
+        "cell",
+        "spot",
+    ]
+    wait_for_summaries(qtbot, widget)
+
+
+def test_napari_save_selected_layers_through_our_writer(panel, qtbot, tmp_path):
+    from segviewer.core.readers import open_dataset
+
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    layers = [viewer.layers[n] for n in ("sample_000", "cell", "spot")]
+    notification_manager.records.clear()
+    viewer.layers.selection = set(layers)
+    viewer.layers.save(str(tmp_path / "a.npz"), selected=True, plugin="segviewer")
+    assert not (tmp_path / "a.npz").exists()
+    assert any("conflict pixels remain" in str(n.message) for n in notification_manager.records)
+
+    widget.resolving.apply_button.click()
+    viewer.layers.selection = set(layers)
+    written = viewer.layers.save(str(tmp_path / "a.npz"), selected=True, plugin="segviewer")
+    assert written == [str(tmp_path / "a.npz")]
+    back = open_dataset(tmp_path / "a.npz").sample(0)
+    np.testing.assert_array_equal(back.masks, widget.session.sample.masks)
+    assert back.class_names == ["cell", "spot"] and back.ignore is None
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]  # no temp file left
     wait_for_summaries(qtbot, widget)

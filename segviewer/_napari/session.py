@@ -125,12 +125,13 @@ class ViewerSession:
         for axis in range(len(centre)):
             if axis not in displayed:
                 self.viewer.dims.set_point(axis, world[axis])
+        camera = _camera(self.viewer)
         self.viewer.reset_view()
-        fit = self.viewer.camera.zoom
+        fit = camera.zoom
         extent = max(max((s.stop - s.start) * 3, 24) for s in (bbox[a] for a in displayed))
         field = max(sample.spatial_shape[a] for a in displayed)
-        self.viewer.camera.center = tuple(world[a] for a in displayed)
-        self.viewer.camera.zoom = fit * max(1.0, field / extent)
+        camera.center = tuple(world[a] for a in displayed)
+        camera.zoom = fit * max(1.0, field / extent)
 
     def step(self, offset: int) -> bool:
         """Show the sample ``offset`` places away (wrapping around); False if none is shown."""
@@ -200,3 +201,8 @@ class ViewerSession:
 def _sample_key(layer: Layer) -> tuple[Dataset, int]:
     meta = segviewer_meta(layer)
     return meta["dataset"], meta["index"]
+
+
+def _camera(viewer: napari.Viewer):
+    """The viewer's camera (``viewer.scene.camera`` since napari 0.9, ``viewer.camera`` before)."""
+    return getattr(viewer, "scene", viewer).camera

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
 from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.editing_panel import EditingPanel
 from segviewer._napari.resolve_panel import ResolvePanel
+from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color
@@ -108,6 +109,8 @@ class SegViewerWidget(QWidget):
         self.tabs.addTab(self.editing, "Edit")
         self.tabs.addTab(self.conflicts, "Conflicts")
         self.tabs.addTab(self.resolving, "Resolve")
+        self.saving = SavePanel(self.session)
+        self.tabs.addTab(self.saving, "Save")
         layout.addWidget(self.tabs)
 
     # -- actions --------------------------------------------------------------------------------

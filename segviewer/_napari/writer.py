@@ -1,0 +1,52 @@
+"""napari writer hook (File > Save Selected Layers…): the shown sample as one ``.npz``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from napari.utils.notifications import show_error
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.labels import BACKGROUND, to_onehot
+
+
+def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:
+    """Write the sample behind the selected layers as ``image`` + one-hot ``masks`` with the
+    background first (exclusive labels), atomically; never over one of its source files."""
+    samples = {
+        id(m["sample"]): m["sample"]
+        for _, meta, _ in layer_data
+        if (m := meta.get("metadata", {}).get("segviewer"))
+    }
+    target = Path(path if path.endswith(".npz") else f"{path}.npz")
+    try:
+        if len(samples) != 1:
+            raise SegviewerError(f"{target}: select the layers of one segviewer sample to save")
+        (sample,) = samples.values()
+        if any(target.resolve() == p.resolve() for p in sample.source.paths):
+            raise SegviewerError(f"{target}: is a source file of {sample.name}; choose a new name")
+        masks = to_onehot(sample.masks, sample.ignore, str(target))
+        _atomic_savez(
+            target,
+            image=sample.image,
+            masks=masks,
+            class_names=np.array([BACKGROUND, *sample.class_names]),
+        )
+    except SegviewerError as error:
+        show_error(str(error))
+        return []
+    return [str(target)]
+
+
+def _atomic_savez(target: Path, **arrays) -> None:
+    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez_compressed(file, **arrays)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
