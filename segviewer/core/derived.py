@@ -11,7 +11,9 @@ region is recomputed (``update(region)``), in time that does not grow with image
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from itertools import combinations
 
 import numpy as np
@@ -20,7 +22,7 @@ from segviewer.core.atoms import Region
 from segviewer.core.errors import SegviewerError
 
 MAX_CLASSES = 63  # conflict codes are bitmasks of the claiming classes
-CHUNK_PIXELS = 1 << 16  # rows per pass sized to stay in cache
+CHUNK_PIXELS = 1 << 18  # pixels per pass: large enough to amortise calls, small for cache
 
 
 def code_dtype(n_classes: int) -> np.dtype:
@@ -77,25 +79,36 @@ class DerivedLayers:
         if region is None:
             rows = self.masks.shape[1]
             step = max(1, CHUNK_PIXELS // max(1, int(np.prod(self.masks.shape[2:]))))
-            for start in range(0, rows, step):
-                self._derive((slice(start, min(rows, start + step)),))
+            chunks = [(slice(start, min(rows, start + step)),) for start in range(0, rows, step)]
+            if len(chunks) < 4:
+                for chunk in chunks:
+                    self._derive(chunk)
+            else:  # numpy releases the GIL in these loops: use the cores
+                with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                    list(pool.map(self._derive, chunks))
         else:
             self._derive(tuple(region))
 
-    def _derive(self, region: Region, edited: tuple[int, np.ndarray] | None = None) -> None:
-        """Recompute ``region``; ``edited = (c, values)`` replaces class c's values there."""
+    def _derive(self, region: Region) -> None:
+        """Recompute ``region`` with fast elementwise ufuncs only (no shifts, no look-ups)."""
         masks = self.masks[(slice(None), *region)]
-        claims = np.zeros(masks.shape[1:], self.conflicts.dtype)
-        shifted = np.empty_like(claims)
-        for c, mask in enumerate(masks):
-            if edited is not None and edited[0] == c:
-                mask = edited[1]
-            np.left_shift(mask, c, out=shifted, dtype=claims.dtype)
-            claims |= shifted
+        dtype = self.conflicts.dtype
+        claims = np.empty(masks.shape[1:], dtype)
+        scratch = np.empty_like(claims)
+        if masks.shape[0] == 1:
+            np.add(masks[0], dtype.type(0), out=claims, dtype=dtype)
+        else:
+            np.multiply(masks[1], dtype.type(2), out=claims, dtype=dtype)
+            np.bitwise_or(claims, masks[0], out=claims, dtype=dtype)
+        for c in range(2, masks.shape[0]):
+            np.multiply(masks[c], dtype.type(1 << c), out=scratch, dtype=dtype)
+            np.bitwise_or(claims, scratch, out=claims)
         background = self.background[region].view(bool)
         np.equal(claims, 0, out=background)
         if self.ignore is not None:
             background &= self.ignore[region] == 0
-        np.subtract(claims, 1, out=shifted)  # x & (x - 1) != 0  ⟺  two or more bits set
-        shifted &= claims
-        np.multiply(claims, shifted != 0, out=self.conflicts[region])
+        np.subtract(claims, dtype.type(1), out=scratch)  # x & (x - 1) != 0: ≥ 2 bits set
+        np.bitwise_and(scratch, claims, out=scratch)
+        several = np.not_equal(scratch, 0)
+        np.multiply(claims, several.view(np.uint8), out=self.conflicts[region], dtype=dtype)
+
