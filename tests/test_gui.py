@@ -215,6 +215,8 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
     resolving.apply_button.click()
     for index in range(len(session.dataset)):
         assert (session.dataset.sample(index).masks.sum(axis=0) <= 1).all()
+    qtbot.waitUntil(lambda: widget.sample_list.item(8, 3).text() == "0", timeout=3000)
+    assert widget.sample_list.item(8, 0).text() == "● volume_000"
     volume = session.dataset.sample(8)
     assert volume.ignore is not None and volume.ignore.any()
 

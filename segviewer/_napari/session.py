@@ -117,7 +117,7 @@ class ViewerSession:
         return True
 
     def focus(self, bbox: tuple[slice, ...], centre: tuple[float, ...]) -> None:
-        """Centre the view on ``centre`` (pixel coordinates) and zoom to ~3× the box."""
+        """Centre the view on ``centre`` (pixel coordinates), showing ~8× the box around it."""
         sample = self.sample
         scale = np.asarray(sample.scale or (1.0,) * len(centre))
         world = np.asarray(centre) * scale
@@ -128,7 +128,7 @@ class ViewerSession:
         camera = _camera(self.viewer)
         self.viewer.reset_view()
         fit = camera.zoom
-        extent = max(max((s.stop - s.start) * 3, 24) for s in (bbox[a] for a in displayed))
+        extent = max(max((s.stop - s.start) * 8, 96) for s in (bbox[a] for a in displayed))
         field = max(sample.spatial_shape[a] for a in displayed)
         camera.center = tuple(world[a] for a in displayed)
         camera.zoom = fit * max(1.0, field / extent)

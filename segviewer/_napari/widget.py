@@ -189,9 +189,12 @@ class SegViewerWidget(QWidget):
         self.editing.refresh()
         self.conflicts.refresh()
         self.resolving.refresh()
-        self._summaries[id(dataset)][index] = sample_summary(sample)
-        if self._listed is dataset:
-            self._update_item(index)
+        for edited in {index, *dataset.modified}:  # rules may have changed other samples
+            self._summaries[id(dataset)][edited] = sample_summary(
+                sample if edited == index else dataset.sample(edited)
+            )
+            if self._listed is dataset:
+                self._update_item(edited)
         dtype = sample.image.dtype
         self.sample_label.setText(
             f"<b>{sample.name}</b>: image {'×'.join(map(str, sample.image.shape))} {dtype}"

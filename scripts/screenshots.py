@@ -1,0 +1,47 @@
+"""Render the README's screenshots into resources/ (run: xvfb-run -a .venv/bin/python
+scripts/screenshots.py). The same window as `segviewer demo`, driven like a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import QApplication
+
+from segviewer._napari.demo import open_demo_viewer
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+
+
+def settle() -> None:
+    for _ in range(10):
+        QApplication.processEvents()
+
+
+def main() -> None:
+    viewer = open_demo_viewer()
+    viewer.window._qt_window.resize(1500, 1000)
+    settle()
+    widget = viewer.window._dock_widgets["SegViewer (segviewer)"].widget()
+    viewer.reset_view()
+    settle()
+    viewer.screenshot(path=str(RESOURCES / "segviewer-window.png"), canvas_only=False, flash=False)
+
+    widget.show_sample(3)
+    widget._refresh_counts()
+    widget.tabs.setCurrentWidget(widget.conflicts)
+    widget.conflicts.go_to(0)
+    widget.tabs.setCurrentWidget(widget.resolving)
+    widget.resolving.rule_combo.setCurrentText("nearest")
+    widget.resolving.refresh()
+    settle()
+    viewer.screenshot(path=str(RESOURCES / "conflict-resolve-preview.png"), canvas_only=False,
+                      flash=False)
+    widget.resolving.apply_button.click()
+    widget._refresh_counts()
+    settle()
+    viewer.screenshot(path=str(RESOURCES / "conflict-resolved.png"), canvas_only=False, flash=False)
+    viewer.close()
+
+
+if __name__ == "__main__":
+    main()
