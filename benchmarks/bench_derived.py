@@ -68,8 +68,10 @@ def main() -> int:
     derived = DerivedLayers(masks)
     full = best(derived.update)
     ratio = full / baseline
-    print(f"full derivation, 3 classes at 8192²: np.any {baseline * 1e3:.0f} ms, segviewer "
-          f"{full * 1e3:.0f} ms, ratio {ratio:.2f} (target ≤ {FULL_TARGET})")
+    print(
+        f"full derivation, 3 classes at 8192²: np.any {baseline * 1e3:.0f} ms, segviewer "
+        f"{full * 1e3:.0f} ms, ratio {ratio:.2f} (target ≤ {FULL_TARGET})"
+    )
     ok = ratio <= FULL_TARGET
     for size in (1024, 8192):
         ms = stroke_update_ms(size)

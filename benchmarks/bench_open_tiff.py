@@ -71,9 +71,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     ok = True
-    print(
-        f"open a {args.size}² uint16 image + (2, {args.size}, {args.size}) masks from TIFF"
-    )
+    print(f"open a {args.size}² uint16 image + (2, {args.size}, {args.size}) masks from TIFF")
     for layout in ("first, 0/1", "last, 0/255"):
         with tempfile.TemporaryDirectory() as tmp:
             image_path, masks_path, data_bytes = write_pair(Path(tmp), args.size, layout)

@@ -34,8 +34,9 @@ def main() -> None:
     widget.resolving.rule_combo.setCurrentText("nearest")
     widget.resolving.refresh()
     settle()
-    viewer.screenshot(path=str(RESOURCES / "conflict-resolve-preview.png"), canvas_only=False,
-                      flash=False)
+    viewer.screenshot(
+        path=str(RESOURCES / "conflict-resolve-preview.png"), canvas_only=False, flash=False
+    )
     widget.resolving.apply_button.click()
     widget._refresh_counts()
     settle()

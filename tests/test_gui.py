@@ -313,3 +313,38 @@ def test_napari_save_selected_layers_through_our_writer(panel, qtbot, tmp_path):
     assert back.class_names == ["cell", "spot"] and back.ignore is None
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]  # no temp file left
     wait_for_summaries(qtbot, widget)
+
+
+def test_edit_tab_policies_background_edits_and_a_read_only_conflicts_layer(panel, qtbot):
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    masks, edit = widget.session.sample.masks, widget.editing
+    spot = viewer.layers["spot"]
+    background, conflicts = viewer.layers["background"], viewer.layers["conflicts"]
+    edit.overwrite_combo.setCurrentIndex(1)  # overwrite other classes
+    y, x = np.argwhere(masks[0])[0]
+    spot.brush_size = 7
+    spot.paint((y, x), 1)
+    qtbot.waitUntil(lambda: masks[1, y, x] == 1 and masks[0, y, x] == 0, timeout=3000)
+
+    before = masks.copy()
+    background.data_setitem((np.array([y]), np.array([x])), 1)  # paint background
+    qtbot.waitUntil(lambda: not masks[:, y, x].any(), timeout=3000)
+    assert background.data[y, x] == 1
+    edit.fill_combo.setCurrentIndex(0)  # erased background joins "cell"
+    background.data_setitem((np.array([y]), np.array([x])), 0)
+    qtbot.waitUntil(lambda: masks[0, y, x] == 1, timeout=3000)
+    assert masks[1, y, x] == 0 and background.data[y, x] == 0
+
+    notification_manager.records.clear()
+    snapshot = conflicts.data.copy()
+    conflicts.data_setitem((np.array([0, 1]), np.array([0, 1])), 3)
+    qtbot.waitUntil(lambda: np.array_equal(conflicts.data, snapshot), timeout=3000)
+    assert any(
+        "conflicts layer follows the class masks" in str(n.message)
+        for n in notification_manager.records
+    )
+    edit.undo_button.click()
+    edit.undo_button.click()
+    np.testing.assert_array_equal(masks, before)
+    wait_for_summaries(qtbot, widget)

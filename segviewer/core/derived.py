@@ -111,4 +111,3 @@ class DerivedLayers:
         np.bitwise_and(scratch, claims, out=scratch)
         several = np.not_equal(scratch, 0)
         np.multiply(claims, several.view(np.uint8), out=self.conflicts[region], dtype=dtype)
-
