@@ -164,3 +164,25 @@ def build_sample_from_labels(
     masks, ignore = from_index(labels, len(class_names) if class_names else None, where)
     names = list(class_names) if class_names else default_class_names(masks.shape[0])
     return Sample(name, image, masks, names, source, scale=scale, ignore=ignore)
+
+
+def build_pair_sample(
+    image_path: Path,
+    partner: Path,
+    image: np.ndarray,
+    array: np.ndarray,
+    class_names: list[str] | None,
+    source: Source,
+    *,
+    class_axis: ClassAxis = "auto",
+    scale: tuple[float, ...] | None = None,
+) -> Sample:
+    """A Sample from a pair: ``NAME_labels`` holds index labels, ``NAME_masks`` masks."""
+    name, where = stem_of(image_path), str(partner)
+    if is_labels_file(partner):
+        return build_sample_from_labels(
+            name, image, array, class_names, source, where=where, scale=scale
+        )
+    return build_sample(
+        name, image, array, class_names, source, where=where, class_axis=class_axis, scale=scale
+    )

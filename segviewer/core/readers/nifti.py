@@ -14,14 +14,11 @@ import numpy as np
 from segviewer.core.masks import ClassAxis
 from segviewer.core.readers._common import (
     NIFTI_SUFFIXES,
-    build_sample,
-    build_sample_from_labels,
+    build_pair_sample,
     find_pair,
-    is_labels_file,
     pair_ref,
     reading,
     require_image_partner,
-    stem_of,
 )
 from segviewer.core.sample import Sample, SampleRef, Source
 
@@ -58,19 +55,8 @@ def read_nifti_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = 
     names = _class_names(masks_img)
     zooms = tuple(float(z) for z in img.header.get_zooms()[: image.ndim])
     source = Source("nifti", (image_path, masks_path), affine=np.asarray(img.affine))
-    if is_labels_file(masks_path):
-        return build_sample_from_labels(
-            stem_of(image_path), image, masks, names, source, where=str(masks_path), scale=zooms
-        )
-    return build_sample(
-        stem_of(image_path),
-        image,
-        masks,
-        names,
-        source,
-        where=str(masks_path),
-        class_axis=class_axis,
-        scale=zooms,
+    return build_pair_sample(
+        image_path, masks_path, image, masks, names, source, class_axis=class_axis, scale=zooms
     )
 
 

@@ -10,14 +10,11 @@ from pathlib import Path
 from segviewer.core.masks import ClassAxis
 from segviewer.core.readers._common import (
     TIFF_SUFFIXES,
-    build_sample,
-    build_sample_from_labels,
+    build_pair_sample,
     find_pair,
-    is_labels_file,
     pair_ref,
     reading,
     require_image_partner,
-    stem_of,
 )
 from segviewer.core.sample import Sample, SampleRef, Source
 
@@ -42,22 +39,13 @@ def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "
     masks, metadata = _read_tiff(masks_path, "TIFF masks file")
     names = metadata.get("class_names")
     source = Source("tiff", (image_path, masks_path))
-    if is_labels_file(masks_path):
-        return build_sample_from_labels(
-            stem_of(image_path),
-            image,
-            masks,
-            list(names) if names else None,
-            source,
-            where=str(masks_path),
-        )
-    return build_sample(
-        stem_of(image_path),
+    return build_pair_sample(
+        image_path,
+        masks_path,
         image,
         masks,
         list(names) if names else None,
         source,
-        where=str(masks_path),
         class_axis=class_axis,
     )
 
