@@ -163,3 +163,31 @@ def test_resolve_cli_on_a_sample_without_conflicts_says_so(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "clean: no conflicts, nothing to resolve" in captured.err
     assert "none (no conflicts)" in captured.out
+
+
+def test_a_full_disk_midway_leaves_nothing_half_written(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import segviewer.core.writers as writers
+
+    source_dataset(tmp_path, "npz")
+    calls = []
+    real = np.savez_compressed
+
+    def fills_up(file, **arrays):
+        calls.append(file)
+        if len(calls) == 2:  # the second sample hits a full disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(file, **arrays)
+
+    monkeypatch.setattr(writers.np, "savez_compressed", fills_up)
+    assert (
+        main(
+            ["resolve", str(tmp_path / "src"), "--rule", "priority", "--out", str(tmp_path / "out")]
+        )
+        == 2
+    )
+    assert (
+        "writing failed (No space left on device); nothing was written" in capsys.readouterr().err
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # no output, no temp folder
