@@ -191,3 +191,15 @@ def test_a_full_disk_midway_leaves_nothing_half_written(tmp_path, monkeypatch, c
         "writing failed (No space left on device); nothing was written" in capsys.readouterr().err
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # no output, no temp folder
+
+
+@pytest.mark.parametrize("container", ["tiff", "folder"])
+def test_a_three_slice_volume_stays_a_volume(tmp_path, container):
+    from segviewer.core.sample import Source
+
+    volume = small_sample((3, 20, 24), name="v")  # tifffile would guess RGB for (3, Y, X)
+    volume.source = Source(container)
+    save_samples([volume], tmp_path / "out", "masks")
+    back = open_dataset(tmp_path / "out").sample(0)
+    assert back.image.shape == (3, 20, 24) and not back.rgb
+    np.testing.assert_array_equal(back.masks, volume.masks)

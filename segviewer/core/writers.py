@@ -54,8 +54,15 @@ def _write_tiff(sample: Sample, out: Path, fmt: str) -> None:
     import tifffile
 
     array, names = encode(sample, fmt)
-    tifffile.imwrite(out / f"{sample.name}.tif", sample.image)
-    tifffile.imwrite(out / f"{sample.name}{TAG[fmt]}.tif", array, metadata={"class_names": names})
+    # explicit photometric: tifffile would take any (3, Y, X) stack for an RGB image
+    photometric = "rgb" if sample.rgb else "minisblack"
+    tifffile.imwrite(out / f"{sample.name}.tif", sample.image, photometric=photometric)
+    tifffile.imwrite(
+        out / f"{sample.name}{TAG[fmt]}.tif",
+        array,
+        photometric="minisblack",
+        metadata={"class_names": names},
+    )
 
 
 def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
@@ -76,7 +83,8 @@ def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
 def _write_folder(sample: Sample, out: Path, fmt: str) -> None:
     array, names = encode(sample, fmt)
     (out / "images").mkdir(exist_ok=True)
-    source_image = sample.source.paths[0] if sample.source.format == "folder" else None
+    paths = sample.source.paths if sample.source.format == "folder" else ()
+    source_image = paths[0] if paths else None
     if source_image is not None and source_image.is_file():
         shutil.copyfile(source_image, out / "images" / source_image.name)
     else:

@@ -55,5 +55,5 @@ def write_image(path: Path, array: np.ndarray) -> Path:
         import tifffile
 
         path = path.with_suffix(".tif")
-        tifffile.imwrite(path, array)
+        tifffile.imwrite(path, array, photometric="minisblack")  # a volume, never RGB
     return path
