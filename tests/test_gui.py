@@ -15,9 +15,9 @@ def panel(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     _, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
     yield viewer, widget
-    if widget._worker is not None:
-        widget._worker.quit()
-        qtbot.waitUntil(lambda: widget._worker is None, timeout=10000)
+    for worker in list(widget._workers.values()):
+        worker.quit()
+    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
 
 
 def camera(viewer):
@@ -36,7 +36,7 @@ def press_undo(viewer, qtbot, redo=False):
 
 
 def wait_for_summaries(qtbot, widget):
-    qtbot.waitUntil(lambda: widget._worker is None, timeout=20000)
+    qtbot.waitUntil(lambda: not widget._workers, timeout=20000)
 
 
 def test_main_panel_is_the_first_widget_in_the_manifest():
@@ -157,6 +157,15 @@ def test_two_datasets_keep_their_edits(panel, qtbot, dataset_folder, tmp_path, s
     ]
     widget.dataset_combo.activated.emit(0)
     assert names(viewer)[0] == "sample_000" and viewer.layers["spot"].data[0, 0] == 1
+    wait_for_summaries(qtbot, widget)  # opening the second did not stop the first's summaries
+    table = widget.sample_list
+    assert all(table.item(row, 1).text() for row in range(table.rowCount()))
+
+
+def test_sample_data_button_opens_the_manifest_sample(panel, qtbot):
+    viewer, widget = panel
+    widget.open_sample_data()
+    assert widget.sample_list.rowCount() == 9 and names(viewer)[0] == "sample_000"
     wait_for_summaries(qtbot, widget)
 
 

@@ -23,11 +23,10 @@ from segviewer._napari.resolve_panel import ResolvePanel
 from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import fit_height, make_table, set_cell
-from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color
+from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, IGNORE_COLOR, class_color
 from segviewer.core.counts import SampleSummary, count_pixels, sample_summary
 from segviewer.core.errors import SegviewerError
 from segviewer.core.sample import Dataset
-from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
 
 EDITED_MARK = "●"
 HELP = (
@@ -45,7 +44,8 @@ class SegViewerWidget(QWidget):
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
         self._summaries: dict[int, list[SampleSummary | str | None]] = {}
-        self._worker = None
+        self._workers: dict[int, object] = {}  # one summary worker per dataset still reading
+        self._listed: Dataset | None = None  # the dataset the sample table shows
         self._recount = QTimer(self, singleShot=True, interval=200, timeout=self._refresh_counts)
         self._build()
         self.session.dataset_added.connect(self._on_dataset_added)
@@ -117,9 +117,9 @@ class SegViewerWidget(QWidget):
     def open_paths(self, paths) -> bool:
         return self.session.open(paths)
 
-    def open_sample_data(self) -> bool:
-        samples = make_dataset_samples(DEFAULT_SEED)
-        return self.session.add_dataset(Dataset.from_samples("segviewer sample", samples))
+    def open_sample_data(self) -> None:
+        """The same as File > Open Sample > segviewer (through the manifest)."""
+        self.viewer.open_sample("segviewer", "cells")
 
     def show_sample(self, index: int) -> bool:
         return self.session.dataset is not None and self.session.show(self.session.dataset, index)
@@ -155,8 +155,6 @@ class SegViewerWidget(QWidget):
         self.sample_list.selectRow(self.session.index)
         self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
         self._refresh_counts()
-
-    _listed: Dataset | None = None
 
     def _fill_sample_list(self, dataset: Dataset) -> None:
         self._listed = dataset
@@ -208,6 +206,8 @@ class SegViewerWidget(QWidget):
             ("background", counts.background, BACKGROUND_COLOR),
             ("conflicts", counts.conflicts, CONFLICT_COLOR),
         ]
+        if counts.ignore:
+            rows.append(("ignore", counts.ignore, IGNORE_COLOR))
         self.counts_table.setRowCount(len(rows))
         for row, (name, pixels, color) in enumerate(rows):
             set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
@@ -217,14 +217,11 @@ class SegViewerWidget(QWidget):
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
-        if self._worker is not None:
-            self._worker.quit()
         worker = _summarise(dataset)
+        key = id(dataset)
         worker.yielded.connect(lambda result: self._on_summary(dataset, *result))
-        worker.finished.connect(
-            lambda: setattr(self, "_worker", None) if self._worker is worker else None
-        )
-        self._worker = worker
+        worker.finished.connect(lambda: self._workers.pop(key, None))
+        self._workers[key] = worker
         worker.start()
 
     def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
@@ -235,8 +232,8 @@ class SegViewerWidget(QWidget):
             self._update_item(index)
 
     def closeEvent(self, event) -> None:
-        if self._worker is not None:
-            self._worker.quit()
+        for worker in list(self._workers.values()):
+            worker.quit()
         super().closeEvent(event)
 
 

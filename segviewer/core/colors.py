@@ -18,6 +18,7 @@ CLASS_COLORS = (
 )
 BACKGROUND_COLOR = "#9e9e9e"
 CONFLICT_COLOR = "#ff2020"
+IGNORE_COLOR = "#ffffff"
 
 
 def class_color(index: int) -> str:
