@@ -205,6 +205,7 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     session, resolving = widget.session, widget.resolving
+    widget.tabs.setCurrentWidget(resolving)
     masks = session.sample.masks
     before = masks.copy()
     conflicts = int((masks.sum(axis=0) > 1).sum())
@@ -243,6 +244,7 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
 def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
+    widget.tabs.setCurrentWidget(widget.conflicts)  # the tab refreshes when shown
     qtbot.waitUntil(lambda: widget.conflicts.table.rowCount() > 0, timeout=3000)
     regions = widget.conflicts.regions
     assert [r.size for r in regions] == sorted((r.size for r in regions), reverse=True)

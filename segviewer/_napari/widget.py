@@ -112,6 +112,7 @@ class SegViewerWidget(QWidget):
         self.saving = SavePanel(self.session)
         self.tabs.addTab(self.saving, "Save")
         layout.addWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _index: self._refresh_tab())
 
     # -- actions --------------------------------------------------------------------------------
     def open_paths(self, paths) -> bool:
@@ -184,9 +185,7 @@ class SegViewerWidget(QWidget):
         if sample is None:
             return
         counts = count_pixels(sample.masks, sample.ignore)
-        self.editing.refresh()
-        self.conflicts.refresh()
-        self.resolving.refresh()
+        self._refresh_tab()
         for edited in {index, *dataset.modified}:  # rules may have changed other samples
             self._summaries[id(dataset)][edited] = sample_summary(
                 sample if edited == index else dataset.sample(edited)
@@ -214,6 +213,13 @@ class SegViewerWidget(QWidget):
             set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
             set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
         fit_height(self.counts_table)
+
+    def _refresh_tab(self) -> None:
+        """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
+        self.editing.refresh()
+        current = self.tabs.currentWidget()
+        if current in (self.conflicts, self.resolving):
+            current.refresh()
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
