@@ -69,7 +69,7 @@ class EditController:
         for layer, atoms in queue:
             self._apply(layer, atoms)
         self.session.refresh_layers()
-        self.session.edited.emit()
+        self.session.edited.emit([])  # strokes touch the shown sample only
 
     def _apply(self, layer: Layer, atoms: list) -> None:
         meta = segviewer_meta(layer)
@@ -141,5 +141,5 @@ class EditController:
             if derived is not None:
                 derived.update()
         self.session.refresh_layers()
-        self.session.edited.emit()
+        self.session.edited.emit(list(step.context or ()))
         return True

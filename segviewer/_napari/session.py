@@ -29,7 +29,9 @@ class ViewerSession:
 
     dataset_added = Signal(object)  # Dataset
     sample_changed = Signal()  # another sample (or dataset) is shown
-    edited = Signal()  # masks changed (stroke, fill, undo, redo, rule)
+    # masks changed (stroke, fill, undo, redo, rule); carries the (dataset, index) pairs an
+    # edit touched besides the shown sample
+    edited = Signal(list)
 
     def __init__(self, viewer: napari.Viewer):
         self.viewer = viewer

@@ -46,11 +46,12 @@ class SegViewerWidget(QWidget):
         self._summaries: dict[int, list[SampleSummary | str | None]] = {}
         self._workers: dict[int, object] = {}  # one summary worker per dataset still reading
         self._listed: Dataset | None = None  # the dataset the sample table shows
+        self._stale: set[tuple[Dataset, int]] = set()  # samples a rule or undo changed
         self._recount = QTimer(self, singleShot=True, interval=200, timeout=self._refresh_counts)
         self._build()
         self.session.dataset_added.connect(self._on_dataset_added)
         self.session.sample_changed.connect(self._on_sample_changed)
-        self.session.edited.connect(lambda: self._recount.start())
+        self.session.edited.connect(self._on_edited)
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
@@ -146,6 +147,10 @@ class SegViewerWidget(QWidget):
         self._summaries[id(dataset)] = [None] * len(dataset)
         self._start_summaries(dataset)
 
+    def _on_edited(self, touched: list) -> None:
+        self._stale.update(touched)
+        self._recount.start()  # at most 5 recounts a second while painting
+
     def _on_sample_changed(self) -> None:
         dataset = self.session.dataset
         if dataset is None:
@@ -186,11 +191,12 @@ class SegViewerWidget(QWidget):
             return
         counts = count_pixels(sample.masks, sample.ignore)
         self._refresh_tab()
-        for edited in {index, *dataset.modified}:  # rules may have changed other samples
-            self._summaries[id(dataset)][edited] = sample_summary(
-                sample if edited == index else dataset.sample(edited)
+        stale, self._stale = {(dataset, index), *self._stale}, set()
+        for owner, edited in stale:  # only the samples an edit touched are counted again
+            self._summaries[id(owner)][edited] = sample_summary(
+                sample if (owner, edited) == (dataset, index) else owner.sample(edited)
             )
-            if self._listed is dataset:
+            if self._listed is owner:
                 self._update_item(edited)
         dtype = sample.image.dtype
         self.sample_label.setText(

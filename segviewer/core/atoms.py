@@ -15,11 +15,7 @@ Region = tuple[slice, ...]
 
 
 def atom_region(atom, shape: tuple[int, ...]) -> Region:
-    """Bounding box of one napari history atom.
-
-    napari ≥ 0.8 stores ``_MaskedPaintAtom(slice_key, mask, old_values, new_value)``;
-    ``data_setitem`` and older versions store ``(indices, old_values, new_values)``.
-    """
+    """Bounding box of one napari history atom (either form, see the module docstring)."""
     slice_key = getattr(atom, "slice_key", None)
     if slice_key is not None:
         return tuple(slice_key)

@@ -21,7 +21,7 @@ import numpy as np
 from segviewer.core.atoms import Region
 from segviewer.core.errors import SegviewerError
 
-MAX_CLASSES = 63  # conflict codes are bitmasks of the claiming classes
+MAX_CLASSES = 64  # conflict codes are bitmasks of the claiming classes (uint64 at most)
 CHUNK_PIXELS = 1 << 18  # pixels per pass: large enough to amortise calls, small for cache
 
 
@@ -63,10 +63,6 @@ class DerivedLayers:
     """
 
     def __init__(self, masks: np.ndarray, ignore: np.ndarray | None = None):
-        if masks.shape[0] > MAX_CLASSES:
-            raise SegviewerError(
-                f"{masks.shape[0]} classes: conflicts can be shown for at most {MAX_CLASSES}"
-            )
         self.masks = masks
         self.ignore = ignore  # pixels marked "ignore" are not background
         spatial = masks.shape[1:]
