@@ -31,6 +31,11 @@ stamp=.venv/.segviewer-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "segviewer setup: installing segviewer and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
+  # torch first, pinned: on this project's machines 2.13.0 is a local CPU build, while an
+  # open `torch>=2.4` would pull the newest CUDA build (several GB). Override with e.g.
+  # SEGVIEWER_TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu".
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install -q ${SEGVIEWER_TORCH:-torch==2.13.0}
   .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi

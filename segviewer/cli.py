@@ -115,11 +115,68 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(iterable, what: str):
+def _progress(iterable, what: str, total: int | None = None):
     """A progress bar on stderr for datasets (only when stderr is a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=what, unit="sample", disable=None, file=sys.stderr)
+    return tqdm(iterable, desc=what, total=total, unit="sample", disable=None, file=sys.stderr)
+
+
+# -- stats ------------------------------------------------------------------------------------
+def cmd_stats(args: argparse.Namespace) -> int:
+    from segviewer.core.dataset_stats import dataset_stats
+    from segviewer.core.export import stats_json
+    from segviewer.core.weights import check_beta
+
+    beta = None if args.beta is None else check_beta(args.beta)
+    if args.workers is not None and args.workers < 1:
+        return _fail("--workers must be at least 1")
+    stats = dataset_stats(
+        args.paths,
+        args.class_axis,
+        beta,
+        args.workers,
+        progress=lambda tallies, total: _progress(tallies, "counting", total),
+        warn=_warn,
+    )
+    print(stats_json(stats) if args.json else _stats_table(stats))
+    return 0
+
+
+def _stats_table(stats) -> str:
+    from segviewer.core.weights import SCHEMES
+
+    weights = stats.normalized_weights()
+    header = ["class", "pixels", "fraction", "in samples", *SCHEMES]
+    rows = [header]
+    for c, name in enumerate(stats.classes):
+        rows.append(
+            [
+                name,
+                f"{stats.counts[c]:,}",
+                f"{stats.frequencies[c]:.4%}",
+                f"{stats.present_in[c]}/{len(stats.sample_names)}",
+                *(f"{weights[s][c]:.4g}" for s in SCHEMES),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(
+        [
+            f"{len(stats.sample_names)} samples; {stats.conflicts:,} conflict pixels "
+            "(counted in each of their classes)",
+            *lines,
+            "weights normalized: mean over present classes = 1 "
+            f"(effective_number β = {stats.effective_beta:.8g}; raw weights in --json)",
+        ]
+    )
 
 
 # -- sample -----------------------------------------------------------------------------------
@@ -201,6 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
     resolve.set_defaults(run=cmd_resolve)
 
+    stats = commands.add_parser("stats", help="class statistics and class weights")
+    stats.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    stats.add_argument(
+        "--beta", type=float, help="β of the effective_number scheme (default: 1 − 1/N)"
+    )
+    stats.add_argument(
+        "--workers", type=int, help="processes counting samples (default: every core)"
+    )
+    stats.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
+    stats.set_defaults(run=cmd_stats)
+
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
     sample.add_argument("--out", required=True, type=Path, help="new folder to write")
     sample.add_argument("--seed", type=int, default=2024, help="random seed (default: 2024)")
@@ -227,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `segviewer stats --json DIR | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""``segviewer stats``: counts and weights equal to an independent count of the files."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import small_sample, write_npz
+from test_cli import run_cli
+from test_weights import reference_weights
+
+from segviewer.cli import main
+from segviewer.core.readers import open_dataset
+from segviewer.core.weights import SCHEMES
+
+
+def independent_counts(sample) -> list[int]:
+    masks = sample.masks.astype(bool)
+    background = ~masks.any(axis=0)
+    return [int(background.sum()), *(int(m.sum()) for m in masks)]
+
+
+def test_stats_json_on_a_dataset_folder(dataset_folder):
+    result = run_cli("stats", dataset_folder, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    samples = list(open_dataset(dataset_folder))
+    per_sample = [independent_counts(s) for s in samples]
+    assert set(report) == {
+        "classes", "counts", "frequencies", "conflicts", "samples", "present_in", "beta",
+        "weights", "normalized_weights", "per_sample",
+    }  # fmt: skip
+    assert report["classes"] == ["background", "cell", "spot"]
+    assert report["samples"] == len(samples) == 4
+    assert report["counts"] == np.sum(per_sample, axis=0).tolist()
+    total = sum(map(sum, per_sample))
+    assert report["frequencies"] == pytest.approx([n / total for n in report["counts"]])
+    conflicts = [int((s.masks.sum(axis=0) >= 2).sum()) for s in samples]
+    assert report["conflicts"] == sum(conflicts)
+    assert report["present_in"] == [sum(row[c] > 0 for row in per_sample) for c in range(3)]
+    assert report["per_sample"] == [
+        {"name": s.name, "counts": row, "conflicts": n}
+        for s, row, n in zip(samples, per_sample, conflicts, strict=True)
+    ]
+    expected = reference_weights(per_sample)
+    for scheme in SCHEMES:
+        assert report["weights"][scheme] == pytest.approx(expected[scheme], rel=1e-9)
+        present = np.array(report["counts"]) > 0
+        mean = np.mean(np.array(expected[scheme])[present])
+        assert report["normalized_weights"][scheme] == pytest.approx(
+            [w / mean for w in expected[scheme]], rel=1e-9
+        )
+
+
+def test_parallel_and_single_process_agree(dataset_folder, capsys):
+    assert main(["stats", str(dataset_folder), "--json", "--workers", "1"]) == 0
+    single = capsys.readouterr().out
+    assert main(["stats", str(dataset_folder), "--json", "--workers", "2"]) == 0
+    assert capsys.readouterr().out == single
+
+
+def test_stats_beta_and_the_table(tmp_path, capsys):
+    path = write_npz(tmp_path / "a.npz", small_sample(seed=4, name="a"))
+    assert main(["stats", str(path), "--json", "--beta", "0.9"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = reference_weights([report["per_sample"][0]["counts"]], beta=0.9)
+    assert report["beta"] == 0.9
+    assert report["weights"]["effective_number"] == pytest.approx(expected["effective_number"])
+    assert main(["stats", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["class", "pixels", "fraction", "in", "samples", *SCHEMES]
+    assert [line.split()[0] for line in lines[3:6]] == ["background", "cell", "spot"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--beta", "1"], "--beta must be in [0, 1), got 1.0"),
+        (["--workers", "0"], "--workers must be at least 1"),
+    ],
+)
+def test_stats_bad_options(tmp_path, args, message):
+    path = write_npz(tmp_path / "a.npz", small_sample(name="a"))
+    result = run_cli("stats", path, *args)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"segviewer: error: {message}"
+
+
+def test_stats_refuses_samples_with_different_classes(tmp_path):
+    a = small_sample(seed=1, name="a")
+    b = small_sample(seed=2, name="b")
+    b.class_names = ["spot", "cell"]
+    paths = [write_npz(tmp_path / "a.npz", a), write_npz(tmp_path / "b.npz", b)]
+    result = run_cli("stats", *paths)
+    assert result.returncode == 2
+    assert result.stderr.startswith("segviewer: error: b: classes ['spot', 'cell'] differ")
+    assert len(result.stderr.strip().splitlines()) == 1
