@@ -18,11 +18,12 @@ from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
 from segviewer._napari.layers import segviewer_meta
-from segviewer.core.atoms import atom_region, roll_back
+from segviewer.core.atoms import Region, atom_region, roll_back
 from segviewer.core.editing import PaintPolicy, apply_background_atom, apply_class_atom
 from segviewer.core.history import EditHistory, Step
 from segviewer.core.resolve import priority_order, resolve_sample
 from segviewer.core.sample import Dataset
+from segviewer.core.stats import tally
 
 if TYPE_CHECKING:
     from segviewer._napari.session import ViewerSession
@@ -82,17 +83,18 @@ class EditController:
                 "or on background instead."
             )
             return
-        step = Step(
-            f"{'background' if role == 'background' else layer.name} stroke",
-            context=[(meta["dataset"], meta["index"])],
-        )
+        key = (meta["dataset"], meta["index"])
+        step = Step(f"{'background' if role == 'background' else layer.name} stroke", [], [key])
+        ignore = meta["sample"].ignore
         for atom in atoms:
+            before = tally(masks, ignore, atom_region(atom, masks.shape[1:]))
             if role == "class":
                 region, change = apply_class_atom(masks, meta["class"], atom, self.policy)
             else:
                 region, change = apply_background_atom(masks, atom, self.policy)
             step.changes.append(change)
             derived.update(region)
+            self.session.tallies[key[0]].add(key[1], tally(masks, ignore, region) - before)
         self.history(meta["dataset"]).push(step)
         self.session.mark_modified(meta["dataset"], meta["index"])
 
@@ -119,6 +121,7 @@ class EditController:
                 step.changes.extend(changes)
                 step.context.append((dataset, index))
                 session.mark_modified(dataset, index, sample)
+                session.recount(dataset, index, sample)
                 derived = session.derived_of(dataset, index)
                 if derived is not None:
                     derived.ignore = sample.ignore
@@ -128,10 +131,31 @@ class EditController:
 
     # -- undo / redo ------------------------------------------------------------------------
     def undo(self) -> bool:
-        return self._after(self.history().undo())
+        return self._move(redo=False)
 
     def redo(self) -> bool:
-        return self._after(self.history().redo())
+        return self._move(redo=True)
+
+    def _move(self, redo: bool) -> bool:
+        """Undo or redo the next step; the statistics follow by the tally of the region it
+        changed (a stroke's box), or by a recount of each sample a rule changed."""
+        history = self.history()
+        step = history.peek(redo)
+        if step is None:
+            return False
+        region = _stroke_region(step)
+        if region is not None:
+            dataset, index = step.context[0]
+            sample = dataset.sample(index)  # edited samples stay in memory
+            before = tally(sample.masks, sample.ignore, region)
+        step = history.redo() if redo else history.undo()
+        if region is not None:
+            delta = tally(sample.masks, sample.ignore, region) - before
+            self.session.tallies[dataset].add(index, delta)
+        else:
+            for dataset, index in step.context or ():
+                self.session.recount(dataset, index)
+        return self._after(step)
 
     def _after(self, step: Step | None) -> bool:
         if step is None:
@@ -143,3 +167,20 @@ class EditController:
         self.session.refresh_layers()
         self.session.edited.emit(list(step.context or ()))
         return True
+
+
+def _stroke_region(step: Step) -> Region | None:
+    """The box around every change of a stroke on the shown sample's masks; None for steps
+    that changed other arrays or other samples (rules)."""
+    if len(step.context or ()) != 1:
+        return None
+    boxes = [change.index for change in step.changes]
+    if not all(
+        isinstance(box, tuple) and all(isinstance(s, slice) for s in box) and box[0] == slice(None)
+        for box in boxes
+    ):
+        return None
+    return tuple(
+        slice(min(box[axis].start for box in boxes), max(box[axis].stop for box in boxes))
+        for axis in range(1, len(boxes[0]))
+    )

@@ -22,6 +22,7 @@ from segviewer._napari.layers import sample_layer_data, segviewer_meta
 from segviewer.core.errors import SegviewerError
 from segviewer.core.readers import open_dataset
 from segviewer.core.sample import Dataset, Sample
+from segviewer.core.stats import TallyTable, tally
 
 
 class ViewerSession:
@@ -36,6 +37,8 @@ class ViewerSession:
     def __init__(self, viewer: napari.Viewer):
         self.viewer = viewer
         self.datasets: list[Dataset] = []
+        # Per dataset, the tally of every counted sample; edits keep them exact.
+        self.tallies: dict[Dataset, TallyTable] = {}
         self.dataset: Dataset | None = None
         self.index: int | None = None
         self._switching = False
@@ -81,10 +84,14 @@ class ViewerSession:
         return self.add_dataset(dataset)
 
     def add_dataset(self, dataset: Dataset, index: int = 0) -> bool:
+        self._add(dataset)
+        return self.show(dataset, index)
+
+    def _add(self, dataset: Dataset) -> None:
         if dataset not in self.datasets:
             self.datasets.append(dataset)
+            self.tallies[dataset] = TallyTable(dataset.names)
             self.dataset_added.emit(dataset)
-        return self.show(dataset, index)
 
     def show(self, dataset: Dataset, index: int) -> bool:
         """Replace the shown sample's layers with those of ``dataset[index]``."""
@@ -110,6 +117,7 @@ class ViewerSession:
         finally:
             self._switching = False
         self.dataset, self.index = dataset, index
+        self._count_shown()
         if self.sample.spatial_shape != old_shape:
             self.viewer.reset_view()
         self._select_first_class()
@@ -158,11 +166,10 @@ class ViewerSession:
             ]
             for old in stale:
                 self.viewer.layers.remove(old)
-            if dataset not in self.datasets:
-                self.datasets.append(dataset)
-                self.dataset_added.emit(dataset)
+            self._add(dataset)
             self.dataset, self.index = dataset, index
         self._connect(layer)
+        self._count_shown()
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
             QTimer.singleShot(0, self._select_first_class)
         self.sample_changed.emit()
@@ -186,6 +193,16 @@ class ViewerSession:
             self._kept_layers[dataset, index] = shown
         else:
             dataset.mark_modified(index, sample)
+
+    def recount(self, dataset: Dataset, index: int, sample: Sample | None = None) -> None:
+        """Count a sample again from its masks (after a rule changed it)."""
+        sample = sample or dataset.sample(index)
+        self.tallies[dataset].set(index, sample.class_names, tally(sample.masks, sample.ignore))
+
+    def _count_shown(self) -> None:
+        """The shown sample's tally, counted once; edits keep it exact from then on."""
+        if self.sample is not None and not self.tallies[self.dataset].known[self.index]:
+            self.recount(self.dataset, self.index, self.sample)
 
     def derived_of(self, dataset: Dataset, index: int):
         """The derived layers' arrays of a sample that has layers, else None."""

@@ -22,7 +22,11 @@ def make_table(headers: list[str]) -> QTableWidget:
 def fit_height(table: QTableWidget) -> None:
     """Show every row of a short table without a scroll bar."""
     rows = sum(table.rowHeight(r) for r in range(table.rowCount()))
-    table.setFixedHeight(rows + table.horizontalHeader().height() + 2 * table.frameWidth())
+    header = table.horizontalHeader()
+    height = rows + header.height() + 2 * table.frameWidth()
+    if header.length() > table.viewport().width():  # room for the horizontal scroll bar
+        height += table.horizontalScrollBar().sizeHint().height()
+    table.setFixedHeight(height)
 
 
 def set_cell(
@@ -33,8 +37,13 @@ def set_cell(
     *,
     numeric: bool = False,
     color: str | None = None,
+    bold: bool = False,
 ) -> None:
     item = QTableWidgetItem(text)
+    if bold:
+        font = item.font()
+        font.setBold(True)
+        item.setFont(font)
     if numeric:
         item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
     if color is not None:

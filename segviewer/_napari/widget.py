@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import napari
+import numpy as np
 from napari.qt.threading import thread_worker
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTabWidget,
     QVBoxLayout,
@@ -22,17 +25,17 @@ from segviewer._napari.editing_panel import EditingPanel
 from segviewer._napari.resolve_panel import ResolvePanel
 from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
+from segviewer._napari.stats_panel import StatsPanel
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, IGNORE_COLOR, class_color
-from segviewer.core.counts import SampleSummary, count_pixels, sample_summary
 from segviewer.core.errors import SegviewerError
 from segviewer.core.sample import Dataset
+from segviewer.core.stats import SampleSummary, present_classes, sample_summary
 
 EDITED_MARK = "●"
 HELP = (
-    "Paint on a class layer to edit that class's mask. Edits stay in memory when you switch "
-    f"samples ({EDITED_MARK} marks an edited sample). <b>background</b> = pixels in no class; "
-    "<b>conflicts</b> = pixels in two or more classes (a pixel in two classes counts in both)."
+    "<b>background</b> = pixels in no class; <b>conflicts</b> = pixels in two or more classes "
+    f"(counted in each). Edits stay in memory until saved ({EDITED_MARK} = edited sample)."
 )
 
 
@@ -43,11 +46,13 @@ class SegViewerWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
-        self._summaries: dict[int, list[SampleSummary | str | None]] = {}
+        # per dataset, each sample's shape once read (or why it could not be read)
+        self._shapes: dict[int, list[tuple[int, ...] | str | None]] = {}
         self._workers: dict[int, object] = {}  # one summary worker per dataset still reading
         self._listed: Dataset | None = None  # the dataset the sample table shows
-        self._stale: set[tuple[Dataset, int]] = set()  # samples a rule or undo changed
-        self._recount = QTimer(self, singleShot=True, interval=200, timeout=self._refresh_counts)
+        self._stale: set[tuple[Dataset, int]] = set()  # sample lines an edit changed
+        # Edits update the numbers at once; the panel redraws at most ~7 times a second.
+        self._redraw = QTimer(self, singleShot=True, interval=150, timeout=self._refresh_counts)
         self._build()
         self.session.dataset_added.connect(self._on_dataset_added)
         self.session.sample_changed.connect(self._on_sample_changed)
@@ -58,8 +63,16 @@ class SegViewerWidget(QWidget):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
-        self.setMinimumWidth(460)
+        # Everything scrolls as one column, so no section is ever squeezed unreadable.
+        content = QWidget()
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(content)
+        self.setMinimumWidth(540)
         self.dataset_combo = QComboBox(toolTip="Datasets open in this viewer")
         self.dataset_combo.activated.connect(self._on_dataset_chosen)
         layout.addWidget(QLabel("<b>Dataset</b>"))
@@ -86,6 +99,7 @@ class SegViewerWidget(QWidget):
         self.sample_list.setSelectionBehavior(QTableWidget.SelectRows)
         self.sample_list.setSelectionMode(QTableWidget.SingleSelection)
         self.sample_list.cellClicked.connect(lambda row, _column: self.show_sample(row))
+        self.sample_list.setMinimumHeight(150)
         layout.addWidget(self.sample_list, stretch=2)
         nav = QHBoxLayout()
         self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
@@ -112,6 +126,8 @@ class SegViewerWidget(QWidget):
         self.tabs.addTab(self.resolving, "Resolve")
         self.saving = SavePanel(self.session)
         self.tabs.addTab(self.saving, "Save")
+        self.statistics = StatsPanel(self.session)
+        self.tabs.addTab(self.statistics, "Statistics")
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(lambda _index: self._refresh_tab())
 
@@ -144,12 +160,16 @@ class SegViewerWidget(QWidget):
     # -- reacting to the session ----------------------------------------------------------------
     def _on_dataset_added(self, dataset: Dataset) -> None:
         self.dataset_combo.addItem(f"{dataset.name} ({len(dataset)} samples)")
-        self._summaries[id(dataset)] = [None] * len(dataset)
+        self._shapes[id(dataset)] = [None] * len(dataset)
         self._start_summaries(dataset)
 
     def _on_edited(self, touched: list) -> None:
         self._stale.update(touched)
-        self._recount.start()  # at most 5 recounts a second while painting
+        self._schedule_redraw()
+
+    def _schedule_redraw(self) -> None:
+        if not self._redraw.isActive():
+            self._redraw.start()
 
     def _on_sample_changed(self) -> None:
         dataset = self.session.dataset
@@ -172,30 +192,31 @@ class SegViewerWidget(QWidget):
     def _update_item(self, index: int) -> None:
         dataset = self._listed
         mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
-        summary = self._summaries[id(dataset)][index]
-        if isinstance(summary, SampleSummary):
+        shape = self._shapes[id(dataset)][index]
+        table = self.session.tallies[dataset]
+        if isinstance(shape, tuple) and table.known[index]:
+            row = table.rows[index]
             cells = [
-                "×".join(map(str, summary.shape)),
-                ", ".join(summary.present) or "none",
-                f"{summary.conflicts:,}",
+                "×".join(map(str, shape)),
+                ", ".join(present_classes(table.class_names, row)) or "none",
+                f"{row[-1]:,}",
             ]
         else:
-            cells = [summary or "reading…", "", ""]
+            cells = [shape or "reading…", "", ""]
         for column, text in enumerate([mark + dataset.names[index], *cells]):
             set_cell(self.sample_list, index, column, text, numeric=column == 3)
         self.sample_list.resizeColumnToContents(0)
 
     def _refresh_counts(self) -> None:
+        """Show the numbers the session keeps exact: the counts table, the touched samples'
+        lines and the visible tab."""
         sample, dataset, index = self.session.sample, self.session.dataset, self.session.index
         if sample is None:
             return
-        counts = count_pixels(sample.masks, sample.ignore)
         self._refresh_tab()
+        self._shapes[id(dataset)][index] = sample.spatial_shape
         stale, self._stale = {(dataset, index), *self._stale}, set()
-        for owner, edited in stale:  # only the samples an edit touched are counted again
-            self._summaries[id(owner)][edited] = sample_summary(
-                sample if (owner, edited) == (dataset, index) else owner.sample(edited)
-            )
+        for owner, edited in stale:
             if self._listed is owner:
                 self._update_item(edited)
         dtype = sample.image.dtype
@@ -203,28 +224,28 @@ class SegViewerWidget(QWidget):
             f"<b>{sample.name}</b>: image {'×'.join(map(str, sample.image.shape))} {dtype}"
             f"{' RGB' if sample.rgb else ''}, {len(sample.class_names)} classes"
         )
+        row = self.session.tallies[dataset].rows[index]
+        names = sample.class_names
         rows = [
-            (n, c, class_color(i))
-            for i, (n, c) in enumerate(zip(sample.class_names, counts.classes, strict=True))
+            (n, c, class_color(i)) for i, (n, c) in enumerate(zip(names, row[1:-1], strict=True))
         ]
-        rows += [
-            ("background", counts.background, BACKGROUND_COLOR),
-            ("conflicts", counts.conflicts, CONFLICT_COLOR),
-        ]
-        if counts.ignore:
-            rows.append(("ignore", counts.ignore, IGNORE_COLOR))
+        rows += [("background", row[0], BACKGROUND_COLOR), ("conflicts", row[-1], CONFLICT_COLOR)]
+        ignored = 0 if sample.ignore is None else int(np.count_nonzero(sample.ignore))
+        if ignored:
+            rows.append(("ignore", ignored, IGNORE_COLOR))
+        total = sample.masks[0].size
         self.counts_table.setRowCount(len(rows))
-        for row, (name, pixels, color) in enumerate(rows):
-            set_cell(self.counts_table, row, 0, f"■ {name}", color=color)
-            set_cell(self.counts_table, row, 1, f"{pixels:,}", numeric=True)
-            set_cell(self.counts_table, row, 2, f"{100 * pixels / counts.total:.2f}", numeric=True)
+        for row_index, (name, pixels, color) in enumerate(rows):
+            set_cell(self.counts_table, row_index, 0, f"■ {name}", color=color)
+            set_cell(self.counts_table, row_index, 1, f"{pixels:,}", numeric=True)
+            set_cell(self.counts_table, row_index, 2, f"{100 * pixels / total:.2f}", numeric=True)
         fit_height(self.counts_table)
 
     def _refresh_tab(self) -> None:
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
         self.editing.refresh()
         current = self.tabs.currentWidget()
-        if current in (self.conflicts, self.resolving):
+        if current in (self.conflicts, self.resolving, self.statistics):
             current.refresh()
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
@@ -237,11 +258,17 @@ class SegViewerWidget(QWidget):
         worker.start()
 
     def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
-        lines = self._summaries[id(dataset)]
-        if lines[index] is None:  # the shown sample's own (possibly edited) line wins
-            lines[index] = line
+        table = self.session.tallies[dataset]
+        if isinstance(line, SampleSummary):
+            self._shapes[id(dataset)][index] = line.shape
+            if not table.known[index]:  # a sample counted (and maybe edited) since wins
+                table.set(index, line.class_names, line.tally)
+        else:
+            self._shapes[id(dataset)][index] = line
         if self._listed is dataset:
             self._update_item(index)
+        if dataset is self.session.dataset and self.tabs.currentWidget() is self.statistics:
+            self._schedule_redraw()
 
     def closeEvent(self, event) -> None:
         for worker in list(self._workers.values()):

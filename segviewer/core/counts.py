@@ -53,18 +53,3 @@ def sample_info(sample: Sample) -> dict:
         "conflicts": counts.conflicts,
         "ignore": counts.ignore,
     }
-
-
-@dataclass(frozen=True)
-class SampleSummary:
-    """What a dataset listing shows of a sample."""
-
-    shape: tuple[int, ...]  # spatial shape
-    present: tuple[str, ...]  # classes with at least one pixel
-    conflicts: int  # pixels in two or more classes
-
-
-def sample_summary(sample: Sample) -> SampleSummary:
-    counts = count_pixels(sample.masks, sample.ignore)
-    present = tuple(n for n, c in zip(sample.class_names, counts.classes, strict=True) if c)
-    return SampleSummary(sample.spatial_shape, present, counts.conflicts)

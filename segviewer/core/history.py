@@ -70,6 +70,11 @@ class EditHistory:
         target.append(step)
         return step
 
+    def peek(self, redo: bool = False) -> Step | None:
+        """The step the next undo (or redo) would move, without moving it."""
+        stack = self._redo if redo else self._undo
+        return stack[-1] if stack else None
+
     @property
     def can_undo(self) -> bool:
         return bool(self._undo)

@@ -18,6 +18,7 @@ import numpy as np
 
 from segviewer.core.counts import count_pixels
 from segviewer.core.errors import SegviewerError
+from segviewer.core.sample import Sample
 from segviewer.core.weights import SCHEMES, class_weights, default_beta, normalized
 
 BACKGROUND = "background"
@@ -31,6 +32,34 @@ def tally(masks: np.ndarray, ignore: np.ndarray | None = None, region=None) -> n
         ignore = None if ignore is None else ignore[tuple(region)]
     counts = count_pixels(masks, ignore)
     return np.array([counts.background, *counts.classes, counts.conflicts], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """What a dataset listing shows of a sample, and its tally for the statistics."""
+
+    shape: tuple[int, ...]  # spatial shape
+    class_names: tuple[str, ...]
+    tally: np.ndarray
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        return present_classes(self.class_names, self.tally)
+
+    @property
+    def conflicts(self) -> int:
+        return int(self.tally[-1])
+
+
+def sample_summary(sample: Sample) -> SampleSummary:
+    return SampleSummary(
+        sample.spatial_shape, tuple(sample.class_names), tally(sample.masks, sample.ignore)
+    )
+
+
+def present_classes(class_names: Sequence[str], row: np.ndarray) -> tuple[str, ...]:
+    """The classes (not background) with at least one pixel in tally ``row``."""
+    return tuple(name for name, n in zip(class_names, row[1:-1], strict=True) if n)
 
 
 @dataclass

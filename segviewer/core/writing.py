@@ -57,3 +57,18 @@ def write_image(path: Path, array: np.ndarray) -> Path:
         path = path.with_suffix(".tif")
         tifffile.imwrite(path, array, photometric="minisblack")  # a volume, never RGB
     return path
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file renamed into place, so ``path``
+    holds either its old content or the whole new text."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise SegviewerError(
+            f"{path}: cannot write ({error.strerror}); nothing was written"
+        ) from None
