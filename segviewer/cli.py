@@ -119,6 +119,7 @@ def _progress(iterable, what: str, total: int | None = None):
     """A progress bar on stderr for datasets (only when stderr is a terminal)."""
     from tqdm import tqdm
 
+    tqdm.monitor_interval = 0  # no monitor thread (stats forks its workers)
     return tqdm(iterable, desc=what, total=total, unit="sample", disable=None, file=sys.stderr)
 
 

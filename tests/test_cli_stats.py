@@ -1,6 +1,7 @@
 """``segviewer stats``: counts and weights equal to an independent count of the files."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
@@ -56,6 +57,21 @@ def test_parallel_and_single_process_agree(dataset_folder, capsys):
     single = capsys.readouterr().out
     assert main(["stats", str(dataset_folder), "--json", "--workers", "2"]) == 0
     assert capsys.readouterr().out == single
+
+
+def test_spawned_workers_when_the_caller_has_threads(dataset_folder, capsys):
+    """A process with threads must not fork: the workers are spawned and open the dataset."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert main(["stats", str(dataset_folder), "--json", "--workers", "2"]) == 0
+    finally:
+        stop.set()
+        thread.join()
+    spawned = json.loads(capsys.readouterr().out)
+    assert main(["stats", str(dataset_folder), "--json", "--workers", "1"]) == 0
+    assert json.loads(capsys.readouterr().out) == spawned
 
 
 def test_stats_beta_and_the_table(tmp_path, capsys):

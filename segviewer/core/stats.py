@@ -12,7 +12,8 @@ changed (after minus before) instead of a recount.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -70,6 +71,7 @@ class ClassStats:
     sample_names: list[str]
     tallies: np.ndarray  # (S, C + 2) int64: background, classes, conflicts
     beta: float | None = None  # effective-number β; None = 1 − 1/N
+    _weights: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def classes(self) -> list[str]:
@@ -80,7 +82,7 @@ class ClassStats:
         """(S, K) class counts, background first."""
         return self.tallies[:, :-1]
 
-    @property
+    @cached_property
     def counts(self) -> np.ndarray:
         return self.per_sample.sum(axis=0)
 
@@ -110,14 +112,18 @@ class ClassStats:
         return default_beta(self.total) if self.beta is None else self.beta
 
     def weights(self) -> dict[str, np.ndarray]:
-        return class_weights(self.per_sample, self.beta)
+        """Raw weights of every scheme (computed once; the tallies are not changed)."""
+        if self._weights is None:
+            self._weights = class_weights(self.per_sample, self.beta)
+        return self._weights
 
     def normalized_weights(self) -> dict[str, np.ndarray]:
-        return {name: normalized(w, self.present) for name, w in self.weights().items()}
+        present = self.present
+        return {name: normalized(w, present) for name, w in self.weights().items()}
 
     def to_json(self) -> dict:
         """The object ``segviewer stats --json`` prints; every list in class order."""
-        weights = self.weights()
+        weights, present = self.weights(), self.present
         return {
             "classes": self.classes,
             "counts": self.counts.tolist(),
@@ -128,7 +134,7 @@ class ClassStats:
             "beta": self.effective_beta,
             "weights": {name: weights[name].tolist() for name in SCHEMES},
             "normalized_weights": {
-                name: normalized(weights[name], self.present).tolist() for name in SCHEMES
+                name: normalized(weights[name], present).tolist() for name in SCHEMES
             },
             "per_sample": [
                 {"name": name, "counts": row[:-1].tolist(), "conflicts": int(row[-1])}

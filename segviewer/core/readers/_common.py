@@ -53,15 +53,19 @@ def reading(path: Path, what: str) -> Iterator[None]:
 
 
 def read_plain_image(path: Path) -> np.ndarray:
-    """Read a PNG/JPEG/TIFF image file into an array (TIFF with tifffile, others with imageio)."""
+    """Read a PNG/JPEG/TIFF image file into an array (TIFF with tifffile, others with Pillow;
+    a palette image becomes its colours, as imageio reads it)."""
     with reading(path, "image file"):
         if path.suffix.lower() in TIFF_SUFFIXES:
             import tifffile
 
             return tifffile.imread(path)
-        import imageio.v3 as iio
+        from PIL import Image
 
-        return np.asarray(iio.imread(path, plugin="pillow"))
+        with Image.open(path) as image:
+            if image.mode == "P":
+                image = image.convert(image.palette.mode)
+            return np.asarray(image)
 
 
 def find_pair(path: Path, suffixes: tuple[str, ...]) -> tuple[Path, Path] | None:
