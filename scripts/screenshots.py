@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QScrollArea
 
 from segviewer._napari.demo import open_demo_viewer
 
@@ -34,6 +34,9 @@ def main() -> None:
     widget.resolving.rule_combo.setCurrentText("nearest")
     widget.resolving.refresh()
     settle()
+    scroll = widget.findChild(QScrollArea).verticalScrollBar()
+    scroll.setValue(10_000)  # the tabs in view
+    settle()
     viewer.screenshot(
         path=str(RESOURCES / "conflict-resolve-preview.png"), canvas_only=False, flash=False
     )
@@ -41,6 +44,15 @@ def main() -> None:
     widget._refresh_counts()
     settle()
     viewer.screenshot(path=str(RESOURCES / "conflict-resolved.png"), canvas_only=False, flash=False)
+
+    widget.editing.undo_button.click()  # back to the data as read, for the statistics
+    while widget._workers:  # the dataset's counts fill in as its samples are read
+        settle()
+    widget.tabs.setCurrentWidget(widget.statistics)
+    settle()
+    scroll.setValue(10_000)
+    settle()
+    viewer.screenshot(path=str(RESOURCES / "statistics-panel.png"), canvas_only=False, flash=False)
     viewer.close()
 
 

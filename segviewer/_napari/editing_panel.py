@@ -53,6 +53,7 @@ class EditingPanel(QWidget):
         buttons.addWidget(self.redo_button)
         layout.addLayout(buttons)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        layout.addStretch(1)
 
         self.overwrite_combo.currentIndexChanged.connect(self._update_policy)
         self.area_combo.currentIndexChanged.connect(self._update_policy)

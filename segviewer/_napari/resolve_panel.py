@@ -49,6 +49,7 @@ class ResolvePanel(QWidget):
         self.apply_button = QPushButton("Apply rule")
         for widget in (self.rule_help, self.preview, self.apply_button):
             layout.addWidget(widget)
+        layout.addStretch(1)
         self.rule_combo.currentIndexChanged.connect(self.refresh)
         self.priority_list.model().rowsMoved.connect(self.refresh)
         self.apply_button.clicked.connect(self.apply)

@@ -48,7 +48,7 @@ class SavePanel(QWidget):
         self.save_button.clicked.connect(self._save_dialog)
         layout.addWidget(self.save_button)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
-        layout.addStretch()
+        layout.addStretch(1)
 
     @property
     def format(self) -> str:

@@ -84,6 +84,7 @@ class StatsPanel(QWidget):
             buttons.addWidget(button)
         layout.addLayout(buttons)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        layout.addStretch(1)
         for combo in (self.scope_combo, self.scheme_combo):
             combo.currentIndexChanged.connect(lambda _index: self.refresh())
         self.normalize_box.toggled.connect(lambda _checked: self.refresh())

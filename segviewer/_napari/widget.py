@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableWidget,
     QTabWidget,
     QVBoxLayout,
@@ -129,7 +130,8 @@ class SegViewerWidget(QWidget):
         self.statistics = StatsPanel(self.session)
         self.tabs.addTab(self.statistics, "Statistics")
         layout.addWidget(self.tabs)
-        self.tabs.currentChanged.connect(lambda _index: self._refresh_tab())
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        self._on_tab_changed(0)
 
     # -- actions --------------------------------------------------------------------------------
     def open_paths(self, paths) -> bool:
@@ -240,6 +242,14 @@ class SegViewerWidget(QWidget):
             set_cell(self.counts_table, row_index, 1, f"{pixels:,}", numeric=True)
             set_cell(self.counts_table, row_index, 2, f"{100 * pixels / total:.2f}", numeric=True)
         fit_height(self.counts_table)
+
+    def _on_tab_changed(self, index: int) -> None:
+        """Size the tabs to the visible page (not the tallest), so no page floats in space."""
+        for page in range(self.tabs.count()):
+            policy = QSizePolicy.Preferred if page == index else QSizePolicy.Ignored
+            self.tabs.widget(page).setSizePolicy(policy, policy)
+        self.tabs.adjustSize()
+        self._refresh_tab()
 
     def _refresh_tab(self) -> None:
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
