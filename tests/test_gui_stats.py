@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import small_sample, write_npz
 from test_cli import run_cli
 from test_gui import panel, press_undo, wait_for_summaries  # noqa: F401
 from test_weights import reference_weights
@@ -162,7 +163,7 @@ def test_random_edits_keep_every_tally_exact(stats_panel, qtbot):
 
 
 def test_exported_json_is_the_clis_and_the_snippet_runs(panel, qtbot, tmp_path):  # noqa: F811
-    viewer, widget = panel
+    _viewer, widget = panel
     folder = tmp_path / "data"
     assert run_cli("sample", "--out", folder, "--count", "3", "--volumes", "1").returncode == 0
     widget.open_paths(str(folder))
@@ -194,3 +195,20 @@ def test_exported_json_is_the_clis_and_the_snippet_runs(panel, qtbot, tmp_path):
     stats.beta_edit.setText("1.5")
     stats.beta_edit.editingFinished.emit()
     assert stats.summary.text().startswith("⚠ β must be a number in [0, 1)")
+
+
+def test_samples_with_other_classes_are_explained_not_mixed(panel, qtbot, tmp_path):  # noqa: F811
+    _viewer, widget = panel
+    a, b = small_sample(seed=1, name="a"), small_sample(seed=2, name="b")
+    b.class_names = ["spot", "cell"]
+    widget.open_paths(
+        [str(write_npz(tmp_path / "a.npz", a)), str(write_npz(tmp_path / "b.npz", b))]
+    )
+    wait_for_summaries(qtbot, widget)
+    stats = widget.statistics
+    widget.tabs.setCurrentWidget(stats)
+    assert stats.summary.text().startswith("⚠ b: classes ['spot', 'cell'] differ from a's")
+    widget.show_sample(1)
+    stats.scope_combo.setCurrentText("this sample")
+    assert panel_counts(stats) == independent_counts(b.masks)
+    assert [stats.table.item(r, 0).text() for r in range(3)] == ["■ background", "■ spot", "■ cell"]

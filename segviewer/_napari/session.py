@@ -199,6 +199,14 @@ class ViewerSession:
         sample = sample or dataset.sample(index)
         self.tallies[dataset].set(index, sample.class_names, tally(sample.masks, sample.ignore))
 
+    def shown_tally(self):
+        """The shown sample's tally: kept exact by edits, or counted now if the dataset table
+        cannot hold it (its classes differ from the dataset's first sample)."""
+        table, sample = self.tallies[self.dataset], self.sample
+        if table.known[self.index]:
+            return table.rows[self.index]
+        return tally(sample.masks, sample.ignore)
+
     def _count_shown(self) -> None:
         """The shown sample's tally, counted once; edits keep it exact from then on."""
         if self.sample is not None and not self.tallies[self.dataset].known[self.index]:

@@ -115,7 +115,12 @@ class StatsPanel(QWidget):
             self.beta_edit.setStyleSheet("color: red")
             raise SegviewerError("β must be a number in [0, 1), e.g. 0.999") from None
         self.beta_edit.setStyleSheet("")
-        return table.stats(None if self.whole_dataset else [session.index], beta)
+        if self.whole_dataset:
+            return table.stats(None, beta)
+        sample = session.sample
+        return ClassStats(
+            list(sample.class_names), [sample.name], session.shown_tally()[None], beta
+        )
 
     def refresh(self) -> None:
         try:

@@ -47,8 +47,8 @@ class SegViewerWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
-        # per dataset, each sample's shape once read (or why it could not be read)
-        self._shapes: dict[int, list[tuple[int, ...] | str | None]] = {}
+        # per dataset, each sample's summary as read (or why it could not be read)
+        self._summaries: dict[int, list[SampleSummary | str | None]] = {}
         self._workers: dict[int, object] = {}  # one summary worker per dataset still reading
         self._listed: Dataset | None = None  # the dataset the sample table shows
         self._stale: set[tuple[Dataset, int]] = set()  # sample lines an edit changed
@@ -162,7 +162,7 @@ class SegViewerWidget(QWidget):
     # -- reacting to the session ----------------------------------------------------------------
     def _on_dataset_added(self, dataset: Dataset) -> None:
         self.dataset_combo.addItem(f"{dataset.name} ({len(dataset)} samples)")
-        self._shapes[id(dataset)] = [None] * len(dataset)
+        self._summaries[id(dataset)] = [None] * len(dataset)
         self._start_summaries(dataset)
 
     def _on_edited(self, touched: list) -> None:
@@ -194,17 +194,17 @@ class SegViewerWidget(QWidget):
     def _update_item(self, index: int) -> None:
         dataset = self._listed
         mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
-        shape = self._shapes[id(dataset)][index]
+        summary = self._summaries[id(dataset)][index]
         table = self.session.tallies[dataset]
-        if isinstance(shape, tuple) and table.known[index]:
-            row = table.rows[index]
+        if isinstance(summary, SampleSummary):
+            row = table.rows[index] if table.known[index] else summary.tally  # edits are known
             cells = [
-                "×".join(map(str, shape)),
-                ", ".join(present_classes(table.class_names, row)) or "none",
+                "×".join(map(str, summary.shape)),
+                ", ".join(present_classes(summary.class_names, row)) or "none",
                 f"{row[-1]:,}",
             ]
         else:
-            cells = [shape or "reading…", "", ""]
+            cells = [summary or "reading…", "", ""]
         for column, text in enumerate([mark + dataset.names[index], *cells]):
             set_cell(self.sample_list, index, column, text, numeric=column == 3)
         self.sample_list.resizeColumnToContents(0)
@@ -216,7 +216,9 @@ class SegViewerWidget(QWidget):
         if sample is None:
             return
         self._refresh_tab()
-        self._shapes[id(dataset)][index] = sample.spatial_shape
+        self._summaries[id(dataset)][index] = SampleSummary(
+            sample.spatial_shape, tuple(sample.class_names), self.session.shown_tally()
+        )
         stale, self._stale = {(dataset, index), *self._stale}, set()
         for owner, edited in stale:
             if self._listed is owner:
@@ -226,7 +228,7 @@ class SegViewerWidget(QWidget):
             f"<b>{sample.name}</b>: image {'×'.join(map(str, sample.image.shape))} {dtype}"
             f"{' RGB' if sample.rgb else ''}, {len(sample.class_names)} classes"
         )
-        row = self.session.tallies[dataset].rows[index]
+        row = self.session.shown_tally()
         names = sample.class_names
         rows = [
             (n, c, class_color(i)) for i, (n, c) in enumerate(zip(names, row[1:-1], strict=True))
@@ -269,12 +271,10 @@ class SegViewerWidget(QWidget):
 
     def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
         table = self.session.tallies[dataset]
-        if isinstance(line, SampleSummary):
-            self._shapes[id(dataset)][index] = line.shape
-            if not table.known[index]:  # a sample counted (and maybe edited) since wins
-                table.set(index, line.class_names, line.tally)
-        else:
-            self._shapes[id(dataset)][index] = line
+        if self._summaries[id(dataset)][index] is None:  # the shown sample's own line wins
+            self._summaries[id(dataset)][index] = line
+        if isinstance(line, SampleSummary) and not table.known[index]:
+            table.set(index, line.class_names, line.tally)  # a sample counted since wins
         if self._listed is dataset:
             self._update_item(index)
         if dataset is self.session.dataset and self.tabs.currentWidget() is self.statistics:
