@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from segviewer import __version__
+from segviewer.cli_models import add_model_commands
 from segviewer.core.counts import sample_info
 from segviewer.core.errors import SegviewerError
 
@@ -270,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
     stats.set_defaults(run=cmd_stats)
+
+    add_model_commands(commands)
 
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
     sample.add_argument("--out", required=True, type=Path, help="new folder to write")

@@ -1,0 +1,84 @@
+"""``segviewer predict`` and ``segviewer evaluate`` with a user's TorchScript model."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import small_sample, write_npz
+from test_cli import run_cli
+from test_models import Thresholds
+
+from segviewer.core.readers import open_dataset
+from segviewer.core.scores import score_sample
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    path = tmp_path / "thresholds.pt"
+    torch.jit.script(Thresholds()).save(str(path))
+    return path
+
+
+def thresholds(image: np.ndarray) -> np.ndarray:
+    """What the Thresholds model predicts, computed directly: the nearest of 0, 100, 200
+    (a tie goes to the lower class, as argmax does)."""
+    return np.clip(np.ceil(image.astype(np.float64) / 100 - 0.5), 0, 2).astype(np.int64)
+
+
+def test_predict_writes_index_labels_that_evaluate_scores(tmp_path, model_file):
+    samples = [small_sample(seed=1, name="a"), small_sample(seed=2, name="b")]
+    for s in samples:
+        s.image = (s.image.astype(np.float64) * 250 / s.image.max()).astype(np.uint16)
+    paths = [write_npz(tmp_path / f"{s.name}.npz", s) for s in samples]
+    out = tmp_path / "pred"
+    result = run_cli("predict", *paths, "--model", model_file, "--out", out)
+    assert result.returncode == 0, result.stderr
+    predicted = open_dataset(out)
+    for sample in samples:
+        labels = np.zeros(sample.spatial_shape, np.int64)
+        saved = predicted.sample(predicted.names.index(sample.name))
+        for c, mask in enumerate(saved.masks):
+            labels[mask > 0] = c + 1
+        np.testing.assert_array_equal(labels, thresholds(sample.image))
+
+    from_files = run_cli("evaluate", *paths, "--pred", out, "--json")
+    from_model = run_cli("evaluate", *paths, "--model", model_file, "--json")
+    assert from_files.returncode == 0 and from_model.returncode == 0, from_model.stderr
+    report = json.loads(from_files.stdout)
+    assert report == json.loads(from_model.stdout)
+    scores = [score_sample(s.masks, thresholds(s.image)) for s in samples]
+    assert report["classes"] == ["background", "cell", "spot"]
+    assert [p["dice"] for p in report["per_sample"]] == [
+        pytest.approx(s.dice) for s in scores
+    ]
+    assert report["dice"] == pytest.approx(
+        [np.mean([s.dice[c] for s in scores]) for c in range(3)]
+    )
+    assert report["confusion"] == (scores[0].confusion + scores[1].confusion).tolist()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "nonesuch"], "nonesuch: neither a registered model"),
+        (["--device", "tpu"], "--device must be cpu or cuda"),
+    ],
+)
+def test_bad_model_options_exit_2(tmp_path, args, message):
+    path = write_npz(tmp_path / "a.npz", small_sample(name="a"))
+    result = run_cli("evaluate", path, *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(f"segviewer: error: {message}")
+
+
+def test_predict_leaves_nothing_when_the_model_fails(tmp_path):
+    path = tmp_path / "four.pt"
+    torch.jit.script(Thresholds(4)).save(str(path))
+    data = write_npz(tmp_path / "a.npz", small_sample(name="a"))
+    result = run_cli("predict", data, "--model", path, "--out", tmp_path / "out")
+    assert result.returncode == 2 and "returned logits of shape" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
