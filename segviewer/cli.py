@@ -96,11 +96,13 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.paths, class_axis=args.class_axis)
     priority = args.priority.split(",") if args.priority else None
     moved: dict[tuple[str, str], int] = {}
+    probabilities_of = _model_probabilities(args, dataset) if args.rule == "model" else None
 
     def resolved():
         for sample in _progress(dataset, "resolving"):
             order = priority_order(sample.class_names, priority)
-            resolution, _ = resolve_sample(sample, args.rule, order)
+            probabilities = probabilities_of(sample) if probabilities_of else None
+            resolution, _ = resolve_sample(sample, args.rule, order, probabilities)
             if resolution.n_conflicts == 0:
                 _warn(f"{sample.name}: no conflicts, nothing to resolve")
             names = [*sample.class_names]
@@ -114,6 +116,23 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     print(f"resolved {len(dataset)} samples with rule '{args.rule}' into {args.out}")
     print(f"pixels moved: {summary or 'none (no conflicts)'}")
     return 0
+
+
+def _model_probabilities(args: argparse.Namespace, dataset):
+    """For ``resolve --rule model``: a function giving a sample's class probabilities."""
+    from segviewer.core.evaluation import channel_axis_of, check_classes
+    from segviewer.core.inference import choose_device, predict
+    from segviewer.core.registry import open_model
+
+    choose_device(args.device)
+    classes = ["background", *dataset.sample(0).class_names]
+    model = open_model(args.model, classes)
+
+    def probabilities(sample):
+        check_classes(model.info.classes, sample)
+        return predict(model, sample.image, channel_axis_of(sample), args.device)
+
+    return probabilities
 
 
 def _progress(iterable, what: str, total: int | None = None):
@@ -242,8 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     resolve = commands.add_parser("resolve", help="resolve conflicts by rule and save labels")
     resolve.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     resolve.add_argument(
-        "--rule", required=True, help="priority, smallest, largest, nearest, ignore or background"
+        "--rule",
+        required=True,
+        help="priority, smallest, largest, nearest, model, ignore or background",
     )
+    resolve.add_argument(
+        "--model", default="bundled", metavar="NAME|FILE", help="the model of --rule model"
+    )
+    resolve.add_argument("--device", default="cpu", help="cpu or cuda, for --rule model")
     resolve.add_argument(
         "--priority",
         metavar="NAME,NAME,...",

@@ -18,10 +18,19 @@ from segviewer.core.resolve import (
 )
 
 
+def model_probabilities(masks):
+    """Coarse made-up class probabilities (background first), so that ties happen."""
+    rng = np.random.default_rng(masks.size)
+    return rng.integers(0, 4, (masks.shape[0] + 1, *masks.shape[1:])) / 4
+
+
 def reference_winner(masks, pixel, rule, order):
     """Independent, pixel by pixel: who gets a conflict pixel under ``rule``."""
     claimers = [c for c in range(masks.shape[0]) if masks[(c, *pixel)]]
     by_priority = sorted(claimers, key=order.index)
+    if rule == "model":
+        probability = {c: model_probabilities(masks)[(c + 1, *pixel)] for c in claimers}
+        return next(c for c in by_priority if probability[c] == max(probability.values()))
     if rule == "ignore":
         return IGNORE
     if rule == "background":
@@ -50,7 +59,7 @@ def reference_winner(masks, pixel, rule, order):
 
 def check_rule(masks, rule, order):
     before = masks.copy()
-    resolution = plan(masks, rule, order)
+    resolution = plan(masks, rule, order, model_probabilities(masks))
     conflict_pixels = [tuple(p) for p in np.argwhere(before.sum(axis=0) > 1)]
     assert [tuple(p) for p in zip(*resolution.conflicts, strict=True)] == conflict_pixels
     for pixel, winner in zip(conflict_pixels, resolution.winners.tolist(), strict=True):
@@ -122,3 +131,23 @@ def test_no_conflicts_is_a_noop_and_says_so():
     )
     before = masks.copy()
     assert apply(masks, resolution) is None and np.array_equal(masks, before)
+
+
+def test_model_rule_gives_each_conflict_pixel_to_the_most_probable_claimant():
+    masks = np.zeros((3, 1, 4), np.uint8)
+    masks[0, 0, :3] = 1
+    masks[1, 0, 1:] = 1
+    masks[2, 0, 2] = 1  # pixel 2 is claimed by all three classes
+    probabilities = np.array(
+        [
+            [0.1, 0.1, 0.1, 0.1],  # background (never a winner)
+            [0.5, 0.2, 0.3, 0.4],
+            [0.4, 0.7, 0.3, 0.5],
+            [0.0, 0.0, 0.3, 0.0],  # a three-way tie at pixel 2: priority order decides
+        ]
+    )[:, None, :]
+    resolution = plan(masks, "model", [2, 0, 1], probabilities)
+    assert resolution.conflicts[1].tolist() == [1, 2]
+    assert resolution.winners.tolist() == [1, 2]
+    with pytest.raises(SegviewerError, match="'model' rule needs a model's class probabilities"):
+        plan(masks, "model")

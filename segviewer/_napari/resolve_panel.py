@@ -34,7 +34,7 @@ class ResolvePanel(QWidget):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.rule_combo = QComboBox()
-        self.rule_combo.addItems(RULES)
+        self.rule_combo.addItems([r for r in RULES if r != "model"])  # needs a prediction
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["This sample", "Whole dataset"])
         self.priority_list = QListWidget(toolTip="Drag to reorder; first wins ties")

@@ -7,6 +7,7 @@ A conflict pixel is claimed by two or more classes. Each rule picks what it beco
   the sample (pixels of its mask, conflicts included) wins;
 - ``nearest``: the claiming class whose non-conflicting pixels are nearest (Euclidean
   distance in pixel units) wins;
+- ``model``: the claiming class with the highest probability predicted by a model wins;
 - ``ignore``: the pixel leaves every class and becomes "ignore" (255 in index labels);
 - ``background``: the pixel leaves every class.
 
@@ -25,7 +26,7 @@ from scipy import ndimage as ndi
 from segviewer.core.counts import coverage
 from segviewer.core.errors import SegviewerError
 
-RULES = ("priority", "smallest", "largest", "nearest", "ignore", "background")
+RULES = ("priority", "smallest", "largest", "nearest", "model", "ignore", "background")
 IGNORE = -1  # winner code of a pixel that becomes "ignore"
 BACKGROUND = -2  # winner code of a pixel that becomes background
 
@@ -58,10 +59,23 @@ def priority_order(class_names: Sequence[str], priority: Sequence[str] | None) -
     return first + [c for c in range(len(class_names)) if c not in first]
 
 
-def plan(masks: np.ndarray, rule: str, order: Sequence[int] | None = None) -> Resolution:
-    """Decide every conflict pixel's fate under ``rule`` (masks shaped ``(C, *spatial)``)."""
+def plan(
+    masks: np.ndarray,
+    rule: str,
+    order: Sequence[int] | None = None,
+    probabilities: np.ndarray | None = None,
+) -> Resolution:
+    """Decide every conflict pixel's fate under ``rule`` (masks shaped ``(C, *spatial)``;
+    ``probabilities`` ``(1 + C, *spatial)``, background first, for the ``model`` rule)."""
     if rule not in RULES:
         raise SegviewerError(f"unknown rule {rule!r}; expected one of: {', '.join(RULES)}")
+    if rule == "model" and (
+        probabilities is None or probabilities.shape != (masks.shape[0] + 1, *masks.shape[1:])
+    ):
+        raise SegviewerError(
+            "the 'model' rule needs a model's class probabilities for this sample "
+            f"(shape {(masks.shape[0] + 1, *masks.shape[1:])}, background first); run a model"
+        )
     order = list(range(masks.shape[0])) if order is None else list(order)
     claims = coverage(masks)
     conflicts = np.nonzero(claims > 1)
@@ -70,7 +84,7 @@ def plan(masks: np.ndarray, rule: str, order: Sequence[int] | None = None) -> Re
     if rule in ("ignore", "background"):
         winners = np.full(n, IGNORE if rule == "ignore" else BACKGROUND, np.int64)
     else:
-        score = _scores(masks, claims, conflicts, rule)  # lower wins, per class and pixel
+        score = _scores(masks, claims, conflicts, rule, probabilities)  # lower wins
         rank = np.empty(masks.shape[0], np.int64)
         rank[order] = np.arange(len(order))
         # lexicographic: the best score first, then the priority rank; unclaimed never win
@@ -79,11 +93,14 @@ def plan(masks: np.ndarray, rule: str, order: Sequence[int] | None = None) -> Re
     return Resolution(conflicts, winners, *_bookkeeping(claimed, winners))
 
 
-def _scores(masks, claims, conflicts, rule) -> np.ndarray:
+def _scores(masks, claims, conflicts, rule, probabilities=None) -> np.ndarray:
     """Per class and conflict pixel: a number where lower wins (all equal for priority)."""
     n = conflicts[0].size
     if rule == "priority":
         return np.zeros((masks.shape[0], n))
+    if rule == "model":  # dense ranks of −probability keep exact ties equal
+        negative = -probabilities[1:][(slice(None), *conflicts)]
+        return np.unique(negative, return_inverse=True)[1].reshape(negative.shape).astype(float)
     if rule in ("smallest", "largest"):
         areas = np.array([np.count_nonzero(m) for m in masks], float)
         ranks = np.unique(areas, return_inverse=True)[1].astype(float)  # ties stay ties
@@ -145,12 +162,12 @@ def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
     )
 
 
-def resolve_sample(sample, rule: str, order: Sequence[int] | None = None):
+def resolve_sample(sample, rule: str, order: Sequence[int] | None = None, probabilities=None):
     """Apply ``rule`` to a Sample in place; return its Resolution and the history changes
     that undo it (the masks at the conflict pixels and, for ``ignore``, the ignore mask)."""
     from segviewer.core.history import Change
 
-    resolution = plan(sample.masks, rule, order)
+    resolution = plan(sample.masks, rule, order, probabilities)
     if resolution.n_conflicts == 0:
         return resolution, []
     changes = [Change.capture(sample.masks, (slice(None), *resolution.conflicts))]
