@@ -26,6 +26,9 @@ def test_wheel_installs_in_a_fresh_venv_and_opens_the_sample_data(tmp_path):
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     bin_dir = venv / "bin"
+    # torch first, as scripts/setup.sh does: an open `torch>=2.4` would pick a CUDA build
+    torch_requirement = os.environ.get("SEGVIEWER_TORCH", "torch==2.13.0").split()
+    run(bin_dir / "python", "-m", "pip", "install", "-q", *torch_requirement, cwd=tmp_path)
     run(bin_dir / "python", "-m", "pip", "install", "-q", wheel, cwd=tmp_path)
 
     work = tmp_path / "elsewhere"  # not the repository: only the installed wheel is importable
@@ -57,6 +60,9 @@ def test_wheel_installs_in_a_fresh_venv_and_opens_the_sample_data(tmp_path):
     )
     info = json.loads(run(bin_dir / "segviewer", "info", work / "ds", "--json", cwd=work))
     assert [s["name"] for s in info["samples"]] == ["sample_000"]
+    scores = json.loads(run(bin_dir / "segviewer", "evaluate", work / "ds", "--json", cwd=work))
+    assert scores["classes"] == ["background", "cell", "spot"]  # the bundled weights shipped
+    assert scores["dice"][1] > 0.8
 
     env = dict(os.environ)  # the test session runs under Xvfb, so a display is there
     run(bin_dir / "segviewer", "demo", "--screenshot", work / "window.png", cwd=work, env=env)

@@ -8,6 +8,7 @@ input normalisation, the architecture, how it was trained and the scores it reac
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def save_model(path: Path, network, info: ModelInfo) -> None:
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
     try:
         save_file(state, str(partial), metadata={INFO_KEY: info.to_json()})
+        umask = os.umask(0)
+        os.umask(umask)
+        partial.chmod(0o666 & ~umask)  # like any file the user writes (safetensors uses 0600)
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)

@@ -1,0 +1,46 @@
+"""The bundled model: shipped in the package, loaded without pickle, and good enough."""
+
+import json
+from importlib.metadata import entry_points
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from segviewer.core.evaluation import predict_samples
+from segviewer.core.registry import open_model
+from segviewer.core.scores import mean_scores, score_sample
+from segviewer.core.synthetic import make_dataset_samples
+
+FRESH_SEED = 31337  # not among the training (1-6) or validation (99) seeds
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return open_model("bundled")
+
+
+def test_it_registers_like_a_third_party_and_ships_small_weights(bundled):
+    (entry,) = [ep for ep in entry_points(group="segviewer.models") if ep.name == "bundled"]
+    assert entry.value == "segviewer_bundled:load"
+    weights = Path(str(files("segviewer_bundled") / "bundled.safetensors"))
+    assert weights.stat().st_size <= 5_000_000
+    with safe_open(str(weights), framework="pt") as handle:  # tensors and JSON only
+        info = json.loads(handle.metadata()["segviewer"])
+    assert info["classes"] == ["background", "cell", "spot"]
+    assert info["normalization"] == {"low": 1.0, "high": 99.8}
+    assert info["architecture"]["name"] == "BasicUNet"
+    assert info["training"]["torch_seed"] == 0 and info["training"]["steps"] > 0
+    assert set(info["scores"]["dice"]) == {"background", "cell", "spot"}
+    assert bundled.info.classes == info["classes"]
+
+
+def test_it_segments_fresh_samples_well(bundled):
+    samples = make_dataset_samples(FRESH_SEED, count=3, volumes=0)
+    scores = [score_sample(s.masks, labels) for s, labels in predict_samples(samples, bundled)]
+    dice = mean_scores(scores).dice
+    assert dice[1] >= 0.90, f"cell Dice {dice[1]:.3f}"
+    assert dice[2] >= 0.80, f"spot Dice {dice[2]:.3f}"
+    assert np.isfinite(dice[0])
