@@ -47,8 +47,8 @@ class EditController:
 
     def connect(self, layer: Layer) -> None:
         """Listen to strokes on ``layer`` and route Ctrl+Z / Ctrl+Shift+Z to our history."""
-        if segviewer_meta(layer)["role"] == "image":
-            return
+        if segviewer_meta(layer)["role"] not in ("background", "class", "conflicts"):
+            return  # the image, and views of predictions, are not edited
         layer.events.paint.connect(self._on_paint)
         layer.bind_key(UNDO, lambda _layer: self.undo(), overwrite=True)
         layer.bind_key(REDO, lambda _layer: self.redo(), overwrite=True)

@@ -24,6 +24,8 @@ from segviewer.core.readers import open_dataset
 from segviewer.core.sample import Dataset, Sample
 from segviewer.core.stats import TallyTable, tally
 
+VIEW_ROLES = ("prediction", "errors", "view")  # layers that show a model's predictions
+
 
 class ViewerSession:
     """The open datasets of one viewer and the sample it shows."""
@@ -156,7 +158,7 @@ class ViewerSession:
 
     def _adopt(self, layer: Layer) -> None:
         meta = segviewer_meta(layer)
-        if meta is None:
+        if meta is None or meta["role"] in VIEW_ROLES:  # predictions manage their own layers
             return
         dataset, index = meta["dataset"], meta["index"]
         if (dataset, index) != (self.dataset, self.index):

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 
 from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.editing_panel import EditingPanel
+from segviewer._napari.model_panel import ModelPanel
 from segviewer._napari.resolve_panel import ResolvePanel
 from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
@@ -129,6 +130,8 @@ class SegViewerWidget(QWidget):
         self.tabs.addTab(self.saving, "Save")
         self.statistics = StatsPanel(self.session)
         self.tabs.addTab(self.statistics, "Statistics")
+        self.model = ModelPanel(self.session)
+        self.tabs.addTab(self.model, "Model")
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(0)
@@ -257,7 +260,7 @@ class SegViewerWidget(QWidget):
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
         self.editing.refresh()
         current = self.tabs.currentWidget()
-        if current in (self.conflicts, self.resolving, self.statistics):
+        if current in (self.conflicts, self.resolving, self.statistics, self.model):
             current.refresh()
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
@@ -281,6 +284,7 @@ class SegViewerWidget(QWidget):
             self._schedule_redraw()
 
     def closeEvent(self, event) -> None:
+        self.model.cancel()
         for worker in list(self._workers.values()):
             worker.quit()
         super().closeEvent(event)

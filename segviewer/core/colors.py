@@ -42,3 +42,7 @@ CONFLICT_COLORS = (
 def conflict_color(position: int) -> str:
     """Colour of the ``position``-th conflict combination (in ``possible_conflicts`` order)."""
     return CONFLICT_COLORS[position % len(CONFLICT_COLORS)]
+
+
+# Error map (model predictions against the ground truth); "correct" is transparent.
+ERROR_COLORS = {1: "#ff00ff", 2: "#00e5ff", 3: "#ffffff"}  # missed, extra, wrong class

@@ -1,0 +1,291 @@
+"""The panel's Model tab: run a model in a worker, switch views, read the scores."""
+
+from __future__ import annotations
+
+import threading
+
+from napari.qt.threading import thread_worker
+from napari.utils import progress
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segviewer._napari.predictions import MODES, Predictions
+from segviewer._napari.session import ViewerSession
+from segviewer._napari.tables import fit_height, make_table, set_cell
+from segviewer.core.colors import ERROR_COLORS
+from segviewer.core.errors import SegviewerError
+from segviewer.core.evaluation import channel_axis_of
+from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
+from segviewer.core.scores import ERROR_NAMES, mean_scores
+
+OPEN_FILE = "Open a model file…"
+CANCELLED = "cancelled"
+SCORES = ("dice", "iou", "precision", "recall")
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+class ScoreItem(QTableWidgetItem):
+    """A table cell that sorts by its number ("–", no score, sorts last)."""
+
+    def __init__(self, value: float | None):
+        super().__init__(_score(value))
+        self.value = float("inf") if value is None else value
+        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+
+    def __lt__(self, other) -> bool:
+        return self.value < getattr(other, "value", float("inf"))
+
+
+class ModelPanel(QWidget):
+    def __init__(self, session: ViewerSession):
+        super().__init__()
+        self.session = session
+        self.predictions = Predictions(session)
+        self.model_files: dict[str, str] = {}  # shown name -> path of a model file
+        self._worker = None
+        self._stop = threading.Event()
+        self._bar = None
+        self._build()
+        self.predictions.changed.connect(self.refresh)
+
+    # -- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.model_combo = QComboBox(toolTip="Registered models (segviewer.models) or a file")
+        self.model_combo.addItems([n for n in registered_models() if n != FILE_ADAPTER])
+        self.model_combo.addItem(OPEN_FILE)
+        self.model_combo.activated.connect(self._on_model_chosen)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["cpu", "cuda"])
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItems(["This sample", "Whole dataset"])
+        form.addRow("Model:", self.model_combo)
+        form.addRow("Device:", self.device_combo)
+        form.addRow("Run on:", self.scope_combo)
+        layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run model")
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+
+        views = QHBoxLayout()
+        self.view_buttons = QButtonGroup(self)
+        for index, mode in enumerate(MODES):
+            button = QPushButton(mode.capitalize(), checkable=True, checked=index == 0)
+            self.view_buttons.addButton(button, index)
+            views.addWidget(button)
+        self.view_buttons.idClicked.connect(lambda index: self.predictions.set_mode(MODES[index]))
+        layout.addWidget(QLabel("<b>View</b> (ground truth | prediction | errors)"))
+        layout.addLayout(views)
+        legend = " ".join(
+            f"<span style='color:{ERROR_COLORS[code]}'>■</span> {ERROR_NAMES[code]}"
+            for code in ERROR_COLORS
+        )
+        self.legend = QLabel(f"Error map: {legend}; correct pixels are clear.", wordWrap=True)
+        layout.addWidget(self.legend)
+
+        self.status = QLabel("No prediction yet: choose a model and run it.", wordWrap=True)
+        layout.addWidget(self.status)
+        self.sample_table = make_table(["Class", "Dice", "IoU", "Precision", "Recall"])
+        self.sample_table.setToolTip("Scores of the shown sample (– = empty ground truth)")
+        layout.addWidget(self.sample_table)
+        self.confusion_table = make_table(["truth \\ predicted"])
+        self.confusion_table.setToolTip("Pixels of each true class (rows) by predicted class")
+        layout.addWidget(self.confusion_table)
+        header = QHBoxLayout()
+        header.addWidget(QLabel("<b>Dataset</b>: click a sample to open it"))
+        self.worst_button = QPushButton("Worst first", toolTip="Sort by the lowest class Dice")
+        self.worst_button.clicked.connect(self.sort_worst_first)
+        header.addWidget(self.worst_button)
+        layout.addLayout(header)
+        self.dataset_label = QLabel(wordWrap=True)
+        layout.addWidget(self.dataset_label)
+        self.dataset_table = make_table(["Sample", "Worst Dice"])
+        self.dataset_table.setSelectionBehavior(QTableWidget.SelectRows)
+        self.dataset_table.setMinimumHeight(140)
+        self.dataset_table.cellClicked.connect(self._open_row)
+        layout.addWidget(self.dataset_table)
+        layout.addStretch(1)
+
+    # -- running ------------------------------------------------------------------------------
+    def _on_model_chosen(self, row: int) -> None:
+        if self.model_combo.itemText(row) != OPEN_FILE:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a model file", filter="Models (*.safetensors *.pt *.pth *.ts);;All (*)"
+        )
+        if path:
+            self.add_model_file(path)
+        else:
+            self.model_combo.setCurrentIndex(0)
+
+    def add_model_file(self, path: str) -> None:
+        name = path.rsplit("/", 1)[-1]
+        self.model_files[name] = path
+        self.model_combo.insertItem(self.model_combo.count() - 1, name)
+        self.model_combo.setCurrentText(name)
+
+    def run(self) -> bool:
+        """Predict the shown sample (or every sample) in a worker thread; False if refused."""
+        session, dataset = self.session, self.session.dataset
+        if dataset is None or self._worker is not None:
+            return False
+        name = self.model_combo.currentText()
+        try:
+            device = choose_device(self.device_combo.currentText())
+            classes = ["background", *session.sample.class_names]
+            model = open_model(self.model_files.get(name, name), classes)
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        self.predictions.start(name, model.info.classes)
+        indices = list(range(len(dataset))) if self.scope_combo.currentIndex() else [session.index]
+        # images of samples in memory are read here; the others are read by the worker
+        images = {i: dataset.sample(i) for i in indices if dataset.is_modified(i)}
+        images[session.index] = session.sample
+        self._stop.clear()
+        worker = _predict(dataset, indices, images, model, device, self._stop)
+        worker.yielded.connect(lambda result: self._on_result(dataset, *result))
+        worker.returned.connect(self._on_returned)
+        worker.finished.connect(self._on_finished)
+        self._worker = worker
+        self._bar = progress(total=len(indices), desc=f"Predicting with {name}")
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        worker.start()
+        return True
+
+    def cancel(self) -> None:
+        """Stop at the next window; finished samples keep their predictions."""
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.quit()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _on_result(self, dataset, index: int, labels) -> None:
+        self.predictions.add(dataset, index, labels)
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def _on_returned(self, outcome: str | None) -> None:
+        """``outcome``: None when every sample was predicted, else why it stopped."""
+        if outcome == CANCELLED:
+            show_info("Prediction cancelled; finished samples keep their predictions.")
+        elif outcome is not None:
+            show_error(outcome)
+
+    def _on_finished(self) -> None:
+        self._worker = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.refresh()
+
+    # -- scores -------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        dataset = self.session.dataset
+        predictions = self.predictions
+        if dataset is None or not predictions.labels:
+            return
+        predictions.update_errors()
+        classes = predictions.classes
+        shown = predictions.scores(dataset, self.session.index)
+        self.status.setText(
+            f"Model <b>{predictions.model_name}</b>: "
+            + ("scores of this sample below." if shown else "this sample is not predicted yet.")
+        )
+        self._fill_sample_table(classes, shown)
+        indices = predictions.predicted_indices(dataset)
+        per_sample = [predictions.scores(dataset, i) for i in indices]
+        self._fill_dataset_table(dataset, classes, indices, per_sample)
+
+    def _fill_sample_table(self, classes, scores) -> None:
+        table = self.sample_table
+        table.setRowCount(len(classes) if scores else 0)
+        for row, name in enumerate(classes if scores else []):
+            set_cell(table, row, 0, name)
+            for column, key in enumerate(SCORES, start=1):
+                set_cell(table, row, column, _score(getattr(scores, key)[row]), numeric=True)
+        fit_height(table)
+        confusion = self.confusion_table
+        confusion.setColumnCount(1 + len(classes))
+        confusion.setHorizontalHeaderLabels(["truth \\ predicted", *classes])
+        confusion.setRowCount(len(classes) if scores else 0)
+        for row, name in enumerate(classes if scores else []):
+            set_cell(confusion, row, 0, name)
+            for column, count in enumerate(scores.confusion[row], start=1):
+                set_cell(confusion, row, column, f"{count:,}", numeric=True)
+        fit_height(confusion)
+
+    def _fill_dataset_table(self, dataset, classes, indices, per_sample) -> None:
+        total = mean_scores(per_sample)
+        self.dataset_label.setText(
+            f"{len(indices)} of {len(dataset)} samples predicted; mean Dice: "
+            + ", ".join(f"{n} {_score(d)}" for n, d in zip(classes, total.dice, strict=True))
+        )
+        table = self.dataset_table
+        table.setSortingEnabled(False)
+        table.setColumnCount(2 + len(classes))
+        table.setHorizontalHeaderLabels(["Sample", "Worst Dice", *(f"Dice {c}" for c in classes)])
+        table.setRowCount(len(indices))
+        for row, (index, scores) in enumerate(zip(indices, per_sample, strict=True)):
+            item = QTableWidgetItem(dataset.names[index])
+            item.setData(Qt.UserRole, index)
+            table.setItem(row, 0, item)
+            defined = [d for d in scores.dice[1:] if d is not None]
+            table.setItem(row, 1, ScoreItem(min(defined) if defined else None))
+            for column, dice in enumerate(scores.dice, start=2):
+                table.setItem(row, column, ScoreItem(dice))
+        table.setSortingEnabled(True)
+
+    def sort_worst_first(self) -> None:
+        self.dataset_table.sortItems(1, Qt.AscendingOrder)
+
+    def _open_row(self, row: int, _column: int) -> None:
+        index = self.dataset_table.item(row, 0).data(Qt.UserRole)
+        self.session.show(self.session.dataset, index)
+
+
+@thread_worker
+def _predict(dataset, indices, images, model, device, stop: threading.Event):
+    """Yield ``(index, labels)`` per sample; return None when all are done, CANCELLED when
+    ``stop`` was set, or the message of what went wrong."""
+    for index in indices:
+        try:
+            sample = images.get(index) or dataset.refs[index].load()
+            probabilities = predict(
+                model, sample.image, channel_axis_of(sample), device, should_stop=stop.is_set
+            )
+        except Cancelled:
+            return CANCELLED
+        except SegviewerError as error:
+            return str(error)
+        yield index, labels_of(probabilities)
+    return None
