@@ -53,6 +53,20 @@ def main() -> None:
     scroll.setValue(10_000)
     settle()
     viewer.screenshot(path=str(RESOURCES / "statistics-panel.png"), canvas_only=False, flash=False)
+
+    widget.show_sample(0)
+    widget.tabs.setCurrentWidget(widget.model)
+    widget.model.scope_combo.setCurrentIndex(1)  # whole dataset
+    widget.model.run()
+    while widget.model.running:
+        settle()
+    widget.model.sort_worst_first()
+    widget.show_sample(3)
+    settle()
+    scroll.setValue(10_000)
+    settle()
+    shot = RESOURCES / "model-side-by-side.png"
+    viewer.screenshot(path=str(shot), canvas_only=False, flash=False)
     viewer.close()
 
 

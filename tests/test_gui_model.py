@@ -56,10 +56,10 @@ def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
 
     tab.view_buttons.button(1).click()  # overlay
     assert viewer.layers["prediction"].contour == 2
-    assert "errors" not in [layer.name for layer in viewer.layers]
+    assert not viewer.layers["errors"].visible
     assert viewer.layers["prediction"].translate[-1] == 0
     tab.view_buttons.button(2).click()  # error map
-    assert "prediction" not in [layer.name for layer in viewer.layers]
+    assert not viewer.layers["prediction"].visible
     np.testing.assert_array_equal(viewer.layers["errors"].data, error_map(sample.masks, labels))
 
     cell = viewer.layers["cell"]
@@ -82,7 +82,8 @@ def test_whole_dataset_worst_first_and_click_to_open(model_tab, qtbot):
     name = table.item(0, 0).text()
     table.cellClicked.emit(0, 0)
     assert widget.session.sample.name == name
-    assert "prediction" in [layer.name for layer in viewer.layers]
+    assert viewer.layers["prediction"].visible
+    assert viewer.layers["prediction"].data is tab.predictions.shown_labels()
 
 
 def test_cancel_keeps_finished_samples_and_the_panel_works(model_tab, qtbot):

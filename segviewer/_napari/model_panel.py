@@ -30,7 +30,7 @@ from segviewer.core.errors import SegviewerError
 from segviewer.core.evaluation import channel_axis_of
 from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
-from segviewer.core.scores import ERROR_NAMES, mean_scores
+from segviewer.core.scores import ERROR_NAMES, error_map, mean_scores, score_sample
 
 OPEN_FILE = "Open a model file…"
 CANCELLED = "cancelled"
@@ -161,6 +161,7 @@ class ModelPanel(QWidget):
             show_error(str(error))
             return False
         self.predictions.start(name, model.info.classes)
+        self.predictions.prepare_layers()
         indices = list(range(len(dataset))) if self.scope_combo.currentIndex() else [session.index]
         # images of samples in memory are read here; the others are read by the worker
         images = {i: dataset.sample(i) for i in indices if dataset.is_modified(i)}
@@ -187,8 +188,8 @@ class ModelPanel(QWidget):
     def running(self) -> bool:
         return self._worker is not None
 
-    def _on_result(self, dataset, index: int, labels) -> None:
-        self.predictions.add(dataset, index, labels)
+    def _on_result(self, dataset, index: int, labels, errors, scores) -> None:
+        self.predictions.add(dataset, index, labels, errors, scores)
         if self._bar is not None:
             self._bar.update(1)
 
@@ -287,5 +288,7 @@ def _predict(dataset, indices, images, model, device, stop: threading.Event):
             return CANCELLED
         except SegviewerError as error:
             return str(error)
-        yield index, labels_of(probabilities)
+        labels = labels_of(probabilities)  # the error map and scores too, off the GUI thread
+        errors = error_map(sample.masks, labels, sample.ignore)
+        yield index, labels, errors, score_sample(sample.masks, labels, sample.ignore)
     return None

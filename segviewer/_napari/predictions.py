@@ -5,7 +5,7 @@ views, switched in one click:
 
 - ``side by side``: image + ground truth | image + prediction | image + error map, placed
   next to each other in the one canvas (translated along x), so a single camera moves all
-  three together;
+  three together (napari's grid mode needs equal layer groups, which these are not);
 - ``overlay``: the prediction drawn as contours over the ground truth;
 - ``error map``: correct / missed / extra / wrong class over the image.
 
@@ -18,14 +18,15 @@ import numpy as np
 from napari.layers import Image, Labels, Layer
 from psygnal import Signal
 
-from segviewer._napari.layers import META_KEY, _colormap, segviewer_meta
-from segviewer._napari.session import VIEW_ROLES, ViewerSession
+from segviewer._napari.layers import META_KEY, _colormap
+from segviewer._napari.session import ViewerSession
 from segviewer.core.colors import ERROR_COLORS, class_color
 from segviewer.core.sample import Dataset
 from segviewer.core.scores import Scores, error_map, score_sample
 
 MODES = ("side by side", "overlay", "error map")
 GAP = 0.04  # space between the side-by-side panels, as a fraction of the image width
+VIEW_ROLE_OF = ("view", "prediction", "view", "errors")  # of the four view layers, in order
 
 
 class Predictions:
@@ -36,34 +37,64 @@ class Predictions:
     def __init__(self, session: ViewerSession):
         self.session = session
         self.labels: dict[tuple[Dataset, int], np.ndarray] = {}
+        # computed from the masks as they were; dropped when an edit changes them
+        self._errors: dict[tuple[Dataset, int], np.ndarray] = {}
+        self._scores: dict[tuple[Dataset, int], Scores] = {}
         self.model_name: str | None = None
         self.classes: list[str] = []
         self.mode = MODES[0]
+        self._layers: dict[str, Layer] = {}  # made once by prepare_layers
         session.sample_changed.connect(self.show_layers)
+        session.edited.connect(self._on_edited)
 
     # -- data ---------------------------------------------------------------------------------
     def start(self, model_name: str, classes: list[str]) -> None:
         """A new model run: earlier predictions (of another model) are dropped."""
         if model_name != self.model_name or classes != self.classes:
-            self.labels.clear()
+            for cache in (self.labels, self._errors, self._scores):
+                cache.clear()
         self.model_name, self.classes = model_name, list(classes)
+        if "prediction" in self._layers:
+            self._layers["prediction"].colormap = self._class_colors()
 
-    def add(self, dataset: Dataset, index: int, labels: np.ndarray) -> None:
-        self.labels[dataset, index] = labels
-        if (dataset, index) == (self.session.dataset, self.session.index):
+    def _class_colors(self):
+        """The ground truth's class colours for labels 1..C."""
+        return _colormap({c + 1: class_color(c) for c in range(len(self.classes) - 1)})
+
+    def add(self, dataset, index: int, labels, errors=None, scores=None) -> None:
+        """A sample's prediction (with its error map and scores, if computed already)."""
+        key = (dataset, index)
+        self.labels[key] = labels
+        for cache, value in ((self._errors, errors), (self._scores, scores)):
+            if value is None:
+                cache.pop(key, None)
+            else:
+                cache[key] = value
+        if key == self._shown():
             self.show_layers()
         self.changed.emit()
+
+    def _on_edited(self, touched: list) -> None:
+        for key in [self._shown(), *touched]:
+            self._errors.pop(key, None)
+            self._scores.pop(key, None)
 
     def shown_labels(self) -> np.ndarray | None:
         return self.labels.get((self.session.dataset, self.session.index))
 
     def scores(self, dataset: Dataset, index: int) -> Scores | None:
         """Scores of a predicted sample against its current (maybe edited) masks."""
-        labels = self.labels.get((dataset, index))
-        if labels is None:
-            return None
-        sample = self.session.sample if (dataset, index) == self._shown() else dataset.sample(index)
-        return score_sample(sample.masks, labels, sample.ignore)
+        key = (dataset, index)
+        if key not in self._scores and key in self.labels:
+            sample = self.session.sample if key == self._shown() else dataset.sample(index)
+            self._scores[key] = score_sample(sample.masks, self.labels[key], sample.ignore)
+        return self._scores.get(key)
+
+    def shown_errors(self) -> np.ndarray | None:
+        key, sample = self._shown(), self.session.sample
+        if key not in self._errors and key in self.labels:
+            self._errors[key] = error_map(sample.masks, self.labels[key], sample.ignore)
+        return self._errors.get(key)
 
     def predicted_indices(self, dataset: Dataset) -> list[int]:
         return sorted(index for owner, index in self.labels if owner is dataset)
@@ -74,85 +105,98 @@ class Predictions:
     # -- layers -------------------------------------------------------------------------------
     def update_errors(self) -> None:
         """Recompute the error map after the ground truth was edited."""
-        labels, sample = self.shown_labels(), self.session.sample
-        for layer in self.view_layers():
-            if segviewer_meta(layer)["role"] == "errors" and labels is not None:
-                layer.data = error_map(sample.masks, labels, sample.ignore)
+        if self._shown() not in self._errors and "errors" in self._layers:
+            errors = self.shown_errors()
+            if errors is not None:
+                self._layers["errors"].data = errors
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         self.show_layers()
+        self.session.viewer.reset_view()
 
     def view_layers(self) -> list[Layer]:
-        return [
-            layer
-            for layer in self.session.viewer.layers
-            if (segviewer_meta(layer) or {}).get("role") in VIEW_ROLES
-        ]
+        return [layer for layer in self._layers.values() if layer in self.session.viewer.layers]
+
+    def prepare_layers(self) -> None:
+        """Create the four view layers once. napari's add_layer costs ~0.2 s each, so they
+        are made before a run starts; results then only replace their data (~15 ms)."""
+        sample = self.session.sample
+        if sample is None or len(self.view_layers()) == 4:
+            return
+        empty = np.zeros(sample.spatial_shape, np.uint8)
+        self._layers = {
+            "image (prediction)": Image(sample.image, name="image (prediction)", rgb=sample.rgb),
+            "prediction": Labels(empty, name="prediction", colormap=self._class_colors()),
+            "image (errors)": Image(sample.image, name="image (errors)", rgb=sample.rgb),
+            "errors": Labels(empty.copy(), name="errors", colormap=_colormap(ERROR_COLORS)),
+        }
+        for role, layer in zip(VIEW_ROLE_OF, self._layers.values(), strict=True):
+            layer.metadata[META_KEY] = {"role": role}
+            layer.visible = False
+            self.session.viewer.add_layer(layer)
+        self.show_layers()
 
     def show_layers(self) -> None:
-        """(Re)build the prediction layers of the shown sample in the current mode."""
-        viewer = self.session.viewer
-        for layer in self.view_layers():
-            viewer.layers.remove(layer)
+        """Show the shown sample's prediction, if it has one, in the current mode."""
+        if len(self.view_layers()) < 4:
+            return
+        layers, viewer = self._layers, self.session.viewer
         labels, sample = self.shown_labels(), self.session.sample
         if labels is None or sample is None:
+            for layer in layers.values():
+                layer.visible = False
             return
-        ground_truth = self.session.shown_layers()
-        meta = dict(segviewer_meta(ground_truth[0]))
-        scale = np.asarray(sample.scale or (1.0,) * labels.ndim)
-        width = labels.shape[-1] * scale[-1]
+        first_time = not any(layer.visible for layer in layers.values())
+        if list(viewer.layers)[-4:] != list(layers.values()):  # above the ground truth
+            for layer in layers.values():
+                viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
+        scale = tuple(sample.scale or (1.0,) * labels.ndim)
         shift = np.zeros(labels.ndim)
-        shift[-1] = width * (1 + GAP)
+        shift[-1] = labels.shape[-1] * scale[-1] * (1 + GAP)
         side_by_side = self.mode == "side by side"
-        errors = error_map(sample.masks, labels, sample.ignore)
-        layers = []
-        if side_by_side:
-            layers.append(self._image_view(sample, meta, "image (prediction)", shift))
-        prediction = Labels(
-            labels,
-            name="prediction",
-            colormap=_colormap({c + 1: class_color(c) for c in range(len(self.classes) - 1)}),
-            opacity=0.6 if side_by_side else 1.0,
-            scale=scale,
-            translate=shift if side_by_side else None,
-            metadata={META_KEY: {**meta, "role": "prediction", "class": None}},
-        )
-        if self.mode == "overlay":
-            prediction.contour = 2
-        if self.mode != "error map":
-            layers.append(prediction)
-        if self.mode != "overlay":
-            if side_by_side:
-                layers.append(self._image_view(sample, meta, "image (errors)", 2 * shift))
-            layers.append(
-                Labels(
-                    errors,
-                    name="errors",
-                    colormap=_colormap(ERROR_COLORS),
-                    opacity=1.0,
-                    scale=scale,
-                    translate=2 * shift if side_by_side else None,
-                    metadata={META_KEY: {**meta, "role": "errors", "class": None}},
-                )
-            )
-        for layer in layers:
-            viewer.add_layer(layer)
-        if ground_truth:
-            viewer.layers.selection.active = self.session.class_layers()[0]
-        if side_by_side:
-            viewer.reset_view()
-
-    def _image_view(self, sample, meta: dict, name: str, translate: np.ndarray) -> Image:
-        """Another view of the sample's image (the same array, not a copy)."""
         original = self.session.shown_layers()[0]
-        return Image(
-            sample.image,
-            name=name,
-            rgb=sample.rgb,
-            scale=sample.scale,
-            translate=translate,
-            contrast_limits=original.contrast_limits,
-            colormap=original.colormap,
-            metadata={META_KEY: {**meta, "role": "view", "class": None}},
+        none = np.zeros(labels.ndim)
+        for name, offset in (("image (prediction)", shift), ("image (errors)", 2 * shift)):
+            _update(
+                layers[name],
+                data=sample.image,
+                scale=scale,
+                translate=offset,
+                contrast_limits=original.contrast_limits,
+                visible=side_by_side,
+            )
+            layers[name].colormap = original.colormap
+        _update(
+            layers["prediction"],
+            data=labels,
+            scale=scale,
+            translate=shift if side_by_side else none,
+            contour=2 if self.mode == "overlay" else 0,
+            opacity=0.6 if side_by_side else 1.0,
+            visible=self.mode != "error map",
         )
+        _update(
+            layers["errors"],
+            data=self.shown_errors(),
+            scale=scale,
+            translate=2 * shift if side_by_side else none,
+            visible=self.mode != "overlay",
+        )
+        if side_by_side and first_time:
+            viewer.reset_view()  # all three panels in view
+        if self.session.class_layers():
+            viewer.layers.selection.active = self.session.class_layers()[0]
+
+
+def _update(layer: Layer, **values) -> None:
+    """Set only what changed: every napari property change costs events and a redraw."""
+    for name, value in values.items():
+        current = getattr(layer, name)
+        same = (
+            current is value
+            if name == "data"
+            else np.array_equal(np.asarray(current), np.asarray(value))
+        )
+        if not same:
+            setattr(layer, name, value)

@@ -67,7 +67,12 @@ class ViewerSession:
         return segviewer_meta(shown[0])["derived"] if shown else None
 
     def shown_layers(self) -> list[Layer]:
-        return [layer for layer in self.viewer.layers if segviewer_meta(layer) is not None]
+        """The shown sample's image, background, class and conflicts layers."""
+        return [
+            layer
+            for layer in self.viewer.layers
+            if segviewer_meta(layer) is not None and segviewer_meta(layer)["role"] not in VIEW_ROLES
+        ]
 
     def class_layers(self) -> list[Layer]:
         return self._layers_with_role("class")
