@@ -30,6 +30,9 @@ def main() -> int:
     widget.tabs.setCurrentWidget(widget.model)
     for _ in range(20):
         QApplication.processEvents()
+    shown: list[float] = []  # when the result reached the panel
+    add = widget.model.predictions.add
+    widget.model.predictions.add = lambda *a, **k: (shown.append(time.perf_counter()), add(*a, **k))
     ticks: list[float] = []
     timer = QTimer(interval=10, timeout=lambda: ticks.append(time.perf_counter()))
     timer.start()
@@ -42,12 +45,16 @@ def main() -> int:
     timer.stop()
     gaps = np.diff(ticks) * 1e3
     worst = float(gaps.max())
-    for i in np.flatnonzero(gaps > 100):
-        print(f"  gap of {gaps[i]:.0f} ms at {ticks[i] - start:.2f} s (run ended at {elapsed:.2f} s)")
+    inferring = gaps[np.asarray(ticks[1:]) < shown[0]]
     print(
         f"prediction of a 2048² image in the GUI: {elapsed:.1f} s; event loop gaps: median "
         f"{np.median(gaps):.0f} ms, 99th percentile {np.percentile(gaps, 99):.0f} ms, "
         f"max {worst:.0f} ms (target ≤ {TARGET_MS:.0f} ms)"
+    )
+    print(
+        f"  while the model runs ({shown[0] - start:.1f} s): max {inferring.max():.0f} ms; "
+        f"showing the result (4 layers of 2048², one per event-loop turn): max "
+        f"{gaps[len(inferring) :].max():.0f} ms"
     )
     viewer.close()
     ok = worst <= TARGET_MS

@@ -28,7 +28,7 @@ def model_tab(panel, qtbot):  # noqa: F811
 
 def run_and_wait(qtbot, tab) -> None:
     assert tab.run()
-    qtbot.waitUntil(lambda: not tab.running, timeout=60000)
+    qtbot.waitUntil(lambda: not tab.running and not tab.predictions.updating, timeout=60000)
 
 
 def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
@@ -120,3 +120,25 @@ def test_bad_models_are_notifications(model_tab, qtbot, tmp_path):
         assert not tab.run()
         messages = [n.message for n in notification_manager.records]
         assert any("CUDA was requested but no GPU" in m for m in messages)
+
+
+def test_the_model_conflict_rule_in_the_resolve_tab(model_tab, qtbot):
+    _viewer, widget, tab = model_tab
+    resolving = widget.resolving
+    widget.tabs.setCurrentWidget(resolving)
+    resolving.rule_combo.setCurrentText("model")
+    resolving.refresh()
+    assert resolving.preview.text() == "Run a model on this sample first (Model tab)."
+    widget.tabs.setCurrentWidget(tab)
+    run_and_wait(qtbot, tab)
+    widget.tabs.setCurrentWidget(resolving)
+    masks = widget.session.sample.masks
+    before = masks.copy()
+    probabilities = tab.predictions.probabilities_of(widget.session.dataset, 0)
+    assert probabilities.shape == (3, *masks.shape[1:])
+    conflicts = np.argwhere(before.sum(axis=0) > 1)
+    resolving.apply_button.click()
+    assert (masks.sum(axis=0) <= 1).all()
+    for y, x in conflicts:  # cell (index 0) wins ties: it is first in the priority order
+        winner = 0 if probabilities[1, y, x] >= probabilities[2, y, x] else 1
+        assert masks[winner, y, x] == 1 and masks[1 - winner, y, x] == 0

@@ -99,14 +99,28 @@ class EditController:
         self.session.mark_modified(meta["dataset"], meta["index"])
 
     # -- rules ------------------------------------------------------------------------------
-    def apply_rule(self, rule: str, priority: list[str] | None, whole_dataset: bool) -> int:
+    def apply_rule(
+        self, rule: str, priority: list[str] | None, whole_dataset: bool, probabilities_of=None
+    ) -> int:
         """Resolve the shown sample's (or every sample's) conflicts by ``rule`` as one undo
-        step; return the number of conflict pixels resolved."""
+        step; return the number of conflict pixels resolved. ``probabilities_of(dataset,
+        index)`` gives a model's class probabilities, for the ``model`` rule (samples
+        without them are left as they are)."""
         session, dataset = self.session, self.session.dataset
         if dataset is None:
             return 0
         self.flush()
         indices = range(len(dataset)) if whole_dataset else [session.index]
+        probabilities = {}
+        if rule == "model":
+            found = {i: probabilities_of(dataset, i) if probabilities_of else None for i in indices}
+            probabilities = {i: p for i, p in found.items() if p is not None}
+            if len(probabilities) < len(found):
+                show_info(
+                    f"{len(found) - len(probabilities)} sample(s) have no prediction yet and were "
+                    "left as they are: run the model on them first (Model tab)."
+                )
+            indices = sorted(probabilities)
         step = Step(
             f"rule '{rule}' on {'the dataset' if whole_dataset else 'this sample'}", context=[]
         )
@@ -114,7 +128,7 @@ class EditController:
         for index in progress(indices, desc=f"Resolving by {rule}", disable=len(indices) < 2):
             sample = session.sample if index == session.index else dataset.sample(index)
             resolution, changes = resolve_sample(
-                sample, rule, priority_order(sample.class_names, priority)
+                sample, rule, priority_order(sample.class_names, priority), probabilities.get(index)
             )
             if changes:
                 resolved += resolution.n_conflicts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
@@ -188,8 +189,8 @@ class ModelPanel(QWidget):
     def running(self) -> bool:
         return self._worker is not None
 
-    def _on_result(self, dataset, index: int, labels, errors, scores) -> None:
-        self.predictions.add(dataset, index, labels, errors, scores)
+    def _on_result(self, dataset, index: int, labels, errors, scores, probabilities) -> None:
+        self.predictions.add(dataset, index, labels, errors, scores, probabilities)
         if self._bar is not None:
             self._bar.update(1)
 
@@ -290,5 +291,6 @@ def _predict(dataset, indices, images, model, device, stop: threading.Event):
             return str(error)
         labels = labels_of(probabilities)  # the error map and scores too, off the GUI thread
         errors = error_map(sample.masks, labels, sample.ignore)
-        yield index, labels, errors, score_sample(sample.masks, labels, sample.ignore)
+        scores = score_sample(sample.masks, labels, sample.ignore)
+        yield index, labels, errors, scores, probabilities.astype(np.float16)
     return None

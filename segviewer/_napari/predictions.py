@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from napari.layers import Image, Labels, Layer
 from psygnal import Signal
+from qtpy.QtCore import QTimer
 
 from segviewer._napari.layers import META_KEY, _colormap
 from segviewer._napari.session import ViewerSession
@@ -37,6 +38,8 @@ class Predictions:
     def __init__(self, session: ViewerSession):
         self.session = session
         self.labels: dict[tuple[Dataset, int], np.ndarray] = {}
+        # class probabilities (float16, background first), for the 'model' conflict rule
+        self.probabilities: dict[tuple[Dataset, int], np.ndarray] = {}
         # computed from the masks as they were; dropped when an edit changes them
         self._errors: dict[tuple[Dataset, int], np.ndarray] = {}
         self._scores: dict[tuple[Dataset, int], Scores] = {}
@@ -44,6 +47,7 @@ class Predictions:
         self.classes: list[str] = []
         self.mode = MODES[0]
         self._layers: dict[str, Layer] = {}  # made once by prepare_layers
+        self._steps: list = []  # layer updates still to run, one per event-loop turn
         session.sample_changed.connect(self.show_layers)
         session.edited.connect(self._on_edited)
 
@@ -51,7 +55,7 @@ class Predictions:
     def start(self, model_name: str, classes: list[str]) -> None:
         """A new model run: earlier predictions (of another model) are dropped."""
         if model_name != self.model_name or classes != self.classes:
-            for cache in (self.labels, self._errors, self._scores):
+            for cache in (self.labels, self.probabilities, self._errors, self._scores):
                 cache.clear()
         self.model_name, self.classes = model_name, list(classes)
         if "prediction" in self._layers:
@@ -61,23 +65,28 @@ class Predictions:
         """The ground truth's class colours for labels 1..C."""
         return _colormap({c + 1: class_color(c) for c in range(len(self.classes) - 1)})
 
-    def add(self, dataset, index: int, labels, errors=None, scores=None) -> None:
-        """A sample's prediction (with its error map and scores, if computed already)."""
+    def add(self, dataset, index, labels, errors=None, scores=None, probabilities=None) -> None:
+        """A sample's prediction (with its error map, scores and probabilities if known)."""
         key = (dataset, index)
         self.labels[key] = labels
+        if probabilities is not None:
+            self.probabilities[key] = probabilities
         for cache, value in ((self._errors, errors), (self._scores, scores)):
             if value is None:
                 cache.pop(key, None)
             else:
                 cache[key] = value
         if key == self._shown():
-            self.show_layers()
+            self.show_layers(stepwise=True)
         self.changed.emit()
 
     def _on_edited(self, touched: list) -> None:
         for key in [self._shown(), *touched]:
             self._errors.pop(key, None)
             self._scores.pop(key, None)
+
+    def probabilities_of(self, dataset: Dataset, index: int) -> np.ndarray | None:
+        return self.probabilities.get((dataset, index))
 
     def shown_labels(self) -> np.ndarray | None:
         return self.labels.get((self.session.dataset, self.session.index))
@@ -137,56 +146,99 @@ class Predictions:
             self.session.viewer.add_layer(layer)
         self.show_layers()
 
-    def show_layers(self) -> None:
-        """Show the shown sample's prediction, if it has one, in the current mode."""
-        if len(self.view_layers()) < 4:
+    def show_layers(self, stepwise: bool = False) -> None:
+        """Show the shown sample's prediction, if it has one, in the current mode.
+
+        ``stepwise`` (while a run goes on) updates one layer per event-loop turn, so the
+        window never waits for all four napari layer updates at once."""
+        steps = self._layer_steps()
+        self._steps = steps  # a newer call supersedes the steps of an older one
+        if not stepwise:
+            while steps:
+                steps.pop(0)()
             return
+
+        def run_next() -> None:
+            if steps and self._steps is steps:
+                steps.pop(0)()
+                QTimer.singleShot(0, run_next)
+
+        run_next()
+
+    @property
+    def updating(self) -> bool:
+        """True while a stepwise update of the layers is still going on."""
+        return bool(self._steps)
+
+    def _layer_steps(self) -> list:
+        """The updates that show the current prediction, as separate small steps."""
+        if len(self.view_layers()) < 4:
+            return []
         layers, viewer = self._layers, self.session.viewer
         labels, sample = self.shown_labels(), self.session.sample
         if labels is None or sample is None:
-            for layer in layers.values():
-                layer.visible = False
-            return
+            return [lambda layer=layer: _update(layer, visible=False) for layer in layers.values()]
         first_time = not any(layer.visible for layer in layers.values())
-        if list(viewer.layers)[-4:] != list(layers.values()):  # above the ground truth
-            for layer in layers.values():
-                viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
         scale = tuple(sample.scale or (1.0,) * labels.ndim)
         shift = np.zeros(labels.ndim)
         shift[-1] = labels.shape[-1] * scale[-1] * (1 + GAP)
         side_by_side = self.mode == "side by side"
         original = self.session.shown_layers()[0]
         none = np.zeros(labels.ndim)
-        for name, offset in (("image (prediction)", shift), ("image (errors)", 2 * shift)):
+
+        def on_top() -> None:  # above the ground truth, in this order
+            if list(viewer.layers)[-4:] != list(layers.values()):
+                for layer in layers.values():
+                    viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
+
+        def image_view(name: str, offset: np.ndarray):
+            def step() -> None:
+                layers[name].colormap = original.colormap
+                _update(
+                    layers[name],
+                    data=sample.image,
+                    scale=scale,
+                    translate=offset,
+                    contrast_limits=original.contrast_limits,
+                    visible=side_by_side,
+                )
+
+            return step
+
+        def prediction() -> None:
             _update(
-                layers[name],
-                data=sample.image,
+                layers["prediction"],
+                data=labels,
                 scale=scale,
-                translate=offset,
-                contrast_limits=original.contrast_limits,
-                visible=side_by_side,
+                translate=shift if side_by_side else none,
+                contour=2 if self.mode == "overlay" else 0,
+                opacity=0.6 if side_by_side else 1.0,
+                visible=self.mode != "error map",
             )
-            layers[name].colormap = original.colormap
-        _update(
-            layers["prediction"],
-            data=labels,
-            scale=scale,
-            translate=shift if side_by_side else none,
-            contour=2 if self.mode == "overlay" else 0,
-            opacity=0.6 if side_by_side else 1.0,
-            visible=self.mode != "error map",
-        )
-        _update(
-            layers["errors"],
-            data=self.shown_errors(),
-            scale=scale,
-            translate=2 * shift if side_by_side else none,
-            visible=self.mode != "overlay",
-        )
-        if side_by_side and first_time:
-            viewer.reset_view()  # all three panels in view
-        if self.session.class_layers():
-            viewer.layers.selection.active = self.session.class_layers()[0]
+
+        def errors() -> None:
+            _update(
+                layers["errors"],
+                data=self.shown_errors(),
+                scale=scale,
+                translate=2 * shift if side_by_side else none,
+                visible=self.mode != "overlay",
+            )
+
+        def finish() -> None:
+            if side_by_side and first_time:
+                viewer.reset_view()  # all three panels in view
+            if self.session.class_layers():
+                viewer.layers.selection.active = self.session.class_layers()[0]
+
+        return [
+            on_top,
+            image_view("image (prediction)", shift),
+            prediction,
+            image_view("image (errors)", 2 * shift),
+            errors,
+            finish,
+        ]
 
 
 def _update(layer: Layer, **values) -> None:

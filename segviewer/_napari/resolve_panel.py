@@ -22,6 +22,7 @@ RULE_HELP = {
     "smallest": "the claiming class with the smallest area in the sample wins",
     "largest": "the claiming class with the largest area in the sample wins",
     "nearest": "the claiming class whose own (non-conflicting) pixels are nearest wins",
+    "model": "the claiming class the model (Model tab) finds most probable wins",
     "ignore": "conflict pixels become 'ignore' (255 in index labels; training skips them)",
     "background": "conflict pixels become background",
 }
@@ -34,7 +35,8 @@ class ResolvePanel(QWidget):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.rule_combo = QComboBox()
-        self.rule_combo.addItems([r for r in RULES if r != "model"])  # needs a prediction
+        self.rule_combo.addItems(RULES)
+        self.probabilities_of = lambda dataset, index: None  # set by the panel: Model tab
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["This sample", "Whole dataset"])
         self.priority_list = QListWidget(toolTip="Drag to reorder; first wins ties")
@@ -76,8 +78,15 @@ class ResolvePanel(QWidget):
                 self.priority_list.item(i).setFlags(
                     self.priority_list.item(i).flags() | Qt.ItemIsDragEnabled
                 )
+        probabilities = self.probabilities_of(self.session.dataset, self.session.index)
+        if self.rule == "model" and probabilities is None:
+            self.preview.setText("Run a model on this sample first (Model tab).")
+            return
         resolution = plan(
-            sample.masks, self.rule, priority_order(sample.class_names, self.priority)
+            sample.masks,
+            self.rule,
+            priority_order(sample.class_names, self.priority),
+            probabilities,
         )
         if resolution.n_conflicts == 0:
             self.preview.setText("This sample has no conflicts.")
@@ -90,4 +99,4 @@ class ResolvePanel(QWidget):
 
     def apply(self) -> int:
         whole = self.scope_combo.currentIndex() == 1
-        return self.session.edits.apply_rule(self.rule, self.priority, whole)
+        return self.session.edits.apply_rule(self.rule, self.priority, whole, self.probabilities_of)

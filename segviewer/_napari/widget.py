@@ -132,6 +132,7 @@ class SegViewerWidget(QWidget):
         self.tabs.addTab(self.statistics, "Statistics")
         self.model = ModelPanel(self.session)
         self.tabs.addTab(self.model, "Model")
+        self.resolving.probabilities_of = self.model.predictions.probabilities_of
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(0)
