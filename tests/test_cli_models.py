@@ -82,3 +82,20 @@ def test_predict_leaves_nothing_when_the_model_fails(tmp_path):
     assert result.returncode == 2 and "returned logits of shape" in result.stderr
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_resolve_by_model_gives_conflicts_to_the_most_probable_class(tmp_path, model_file):
+    sample = small_sample(seed=3, name="a")
+    sample.image = (sample.image.astype(np.float64) * 250 / sample.image.max()).astype(np.uint16)
+    path = write_npz(tmp_path / "a.npz", sample)
+    out = tmp_path / "resolved"
+    result = run_cli("resolve", path, "--rule", "model", "--model", model_file, "--out", out)
+    assert result.returncode == 0, result.stderr
+    resolved = open_dataset(out).sample(0).masks
+    conflicts = np.argwhere(sample.masks.sum(axis=0) > 1)
+    assert len(conflicts) > 0
+    for y, x in conflicts:
+        # both classes claim the pixel: the one whose level is nearer wins (cell on ties)
+        value = int(sample.image[y, x])
+        winner = 1 if abs(value - 200) < abs(value - 100) else 0
+        assert resolved[winner, y, x] == 1 and resolved[1 - winner, y, x] == 0
