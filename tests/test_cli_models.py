@@ -51,12 +51,8 @@ def test_predict_writes_index_labels_that_evaluate_scores(tmp_path, model_file):
     assert report == json.loads(from_model.stdout)
     scores = [score_sample(s.masks, thresholds(s.image)) for s in samples]
     assert report["classes"] == ["background", "cell", "spot"]
-    assert [p["dice"] for p in report["per_sample"]] == [
-        pytest.approx(s.dice) for s in scores
-    ]
-    assert report["dice"] == pytest.approx(
-        [np.mean([s.dice[c] for s in scores]) for c in range(3)]
-    )
+    assert [p["dice"] for p in report["per_sample"]] == [pytest.approx(s.dice) for s in scores]
+    assert report["dice"] == pytest.approx([np.mean([s.dice[c] for s in scores]) for c in range(3)])
     assert report["confusion"] == (scores[0].confusion + scores[1].confusion).tolist()
 
 
@@ -99,3 +95,25 @@ def test_resolve_by_model_gives_conflicts_to_the_most_probable_class(tmp_path, m
         value = int(sample.image[y, x])
         winner = 1 if abs(value - 200) < abs(value - 100) else 0
         assert resolved[winner, y, x] == 1 and resolved[1 - winner, y, x] == 0
+
+
+def test_finetune_writes_a_model_that_predict_uses(tmp_path):
+    data, resolved = tmp_path / "data", tmp_path / "resolved"
+    assert run_cli("sample", "--out", data, "--count", "3", "--volumes", "0").returncode == 0
+    refused = run_cli(
+        "finetune", data, "--loss", "dice", "--steps", "2", "--out", tmp_path / "x.safetensors"
+    )
+    assert refused.returncode == 2 and "conflict pixels are not resolved" in refused.stderr
+    assert not (tmp_path / "x.safetensors").exists()
+    args = ("resolve", data, "--rule", "priority", "--priority", "spot", "--out", resolved)
+    assert run_cli(*args).returncode == 0
+    tuned = tmp_path / "tuned.safetensors"
+    result = run_cli(
+        "finetune", resolved, "--loss", "dicece", "--weights", "median_frequency",
+        "--steps", "6", "--batch", "2", "--patch", "64", "--out", tuned,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("validation Dice (best, step ")
+    predicted = run_cli("evaluate", resolved, "--model", tuned, "--json")
+    assert predicted.returncode == 0, predicted.stderr
+    assert json.loads(predicted.stdout)["classes"] == ["background", "cell", "spot"]
