@@ -38,21 +38,27 @@ def best(function, repeats: int = 5) -> float:
     return min(times)
 
 
-def stroke_update_ms(size: int, strokes: int = 20) -> float:
-    """Median time to apply one radius-50 brush stroke and update the derived layers."""
-    masks = make_masks(size)
-    derived = DerivedLayers(masks)
+def strokes(masks: np.ndarray, count: int):
+    """Yield the history atoms of ``count`` radius-50 brush strokes that napari paints on
+    class 0 at random places (napari's write is still in ``masks``: roll it back)."""
     layer = Labels(masks[0])
     layer.brush_size = 101  # diameter: radius 50
     events = []
     layer.events.paint.connect(lambda event: events.append(list(event.value)))
-    policy, rng, times = PaintPolicy(overwrite=True), np.random.default_rng(1), []
-    for _ in range(strokes):
+    rng, size = np.random.default_rng(1), masks.shape[-1]
+    for _ in range(count):
         y, x = rng.integers(60, size - 60, 2)
         layer.paint((y, x), int(rng.integers(0, 2)))
-        if not events:
-            continue
-        atoms = events.pop()
+        if events:
+            yield events.pop()
+
+
+def stroke_update_ms(size: int, count: int = 20) -> float:
+    """Median time to apply one radius-50 brush stroke and update the derived layers."""
+    masks = make_masks(size)
+    derived = DerivedLayers(masks)
+    policy, times = PaintPolicy(overwrite=True), []
+    for atoms in strokes(masks, count):
         start = time.perf_counter()
         roll_back(masks[0], atoms)
         for atom in atoms:

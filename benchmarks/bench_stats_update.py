@@ -15,8 +15,7 @@ import sys
 import time
 
 import numpy as np
-from bench_derived import best, make_masks
-from napari.layers import Labels
+from bench_derived import best, make_masks, strokes
 
 from segviewer.core.atoms import atom_region, roll_back
 from segviewer.core.editing import PaintPolicy, apply_class_atom
@@ -34,20 +33,11 @@ def setup(size: int) -> tuple[np.ndarray, TallyTable]:
     return masks, table
 
 
-def update_ms(size: int, strokes: int = 30) -> float:
+def update_ms(size: int, count: int = 30) -> float:
     """Median time of the statistics' update after one radius-50 stroke."""
     masks, table = setup(size)
-    layer = Labels(masks[0])
-    layer.brush_size = 101  # diameter: radius 50
-    events = []
-    layer.events.paint.connect(lambda event: events.append(list(event.value)))
-    policy, rng, times = PaintPolicy(overwrite=True), np.random.default_rng(1), []
-    for _ in range(strokes):
-        y, x = rng.integers(60, size - 60, 2)
-        layer.paint((y, x), int(rng.integers(0, 2)))
-        if not events:
-            continue
-        atoms = events.pop()
+    policy, times = PaintPolicy(overwrite=True), []
+    for atoms in strokes(masks, count):
         roll_back(masks[0], atoms)
         for atom in atoms:
             start = time.perf_counter()

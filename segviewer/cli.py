@@ -65,10 +65,16 @@ def _info_table(records: list[dict]) -> str:
                 f"{r['conflicts']:,}",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return _columns(rows, left=2)
+
+
+def _columns(rows: list[list[str]], left: int) -> str:
+    """Rows as aligned text columns under a rule: the first ``left`` columns flush left,
+    the others (numbers) flush right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
-            cell.ljust(w) if i < 2 else cell.rjust(w)
+            cell.ljust(w) if i < left else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
@@ -180,20 +186,11 @@ def _stats_table(stats) -> str:
                 *(f"{weights[s][c]:.4g}" for s in SCHEMES),
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(
         [
             f"{len(stats.sample_names)} samples; {stats.conflicts:,} conflict pixels "
             "(counted in each of their classes)",
-            *lines,
+            _columns(rows, left=1),
             "weights normalized: mean over present classes = 1 "
             f"(effective_number β = {stats.effective_beta:.8g}; raw weights in --json)",
         ]

@@ -100,7 +100,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.pred is not None:
         dataset = open_dataset(args.paths, class_axis=args.class_axis)
-        labels_for = predictions_from(open_dataset([args.pred]), dataset)
+        labels_for = predictions_from(open_dataset([args.pred]))
         classes = ["background", *dataset.sample(0).class_names]
         pairs = ((s, labels_for(s)) for s in _progress(dataset, "scoring", len(dataset)))
     else:

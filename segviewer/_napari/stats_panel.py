@@ -111,7 +111,7 @@ class StatsPanel(QWidget):
         table = session.tallies[session.dataset]
         try:
             beta = self._beta()
-        except (SegviewerError, ValueError):
+        except ValueError:  # SegviewerError included
             self.beta_edit.setStyleSheet("color: red")
             raise SegviewerError("β must be a number in [0, 1), e.g. 0.999") from None
         self.beta_edit.setStyleSheet("")

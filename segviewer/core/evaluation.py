@@ -77,7 +77,7 @@ def score_pairs(pairs: Iterable[tuple[Sample, np.ndarray]]) -> tuple[list[str], 
     return names, scores
 
 
-def predictions_from(dataset: Dataset, truth: Dataset) -> Callable[[Sample], np.ndarray]:
+def predictions_from(dataset: Dataset) -> Callable[[Sample], np.ndarray]:
     """Index labels of a saved prediction dataset, looked up by sample name."""
     index = {name: i for i, name in enumerate(dataset.names)}
 

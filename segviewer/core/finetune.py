@@ -151,8 +151,9 @@ def finetune(
         images, labels, settings.patch, settings.batch, np.random.default_rng(settings.seed)
     )
     best_state = copy.deepcopy(network.state_dict())
-    best_quality, best_step = _quality(validation_dice(model, val, device)), 0
-    result = FinetuneResult([], [(0, validation_dice(model, val, device))], 0)
+    initial = validation_dice(model, val, device)
+    best_quality, best_step = _quality(initial), 0
+    result = FinetuneResult([], [(0, initial)], 0)
     result.class_weights = [float(w) for w in weights]
     result.train_names, result.validation_names = [s.name for s in train], [s.name for s in val]
     for step in range(1, settings.steps + 1):
