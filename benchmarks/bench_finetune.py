@@ -41,7 +41,8 @@ def main() -> int:
     tuning.patches = timed_patches
     settings = tuning.FinetuneSettings(steps=200, batch=8, patch=(128, 128))
     start = time.perf_counter()
-    result = tuning.finetune(open_model("bundled"), samples, settings)
+    train, validation = tuning.split(samples, settings.validation_fraction, settings.seed)
+    result = tuning.finetune(open_model("bundled"), train, validation, settings)
     total = time.perf_counter() - start
     share = sum(waiting) / total
     print(

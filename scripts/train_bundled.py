@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from monai.losses import DiceCELoss
 
-from segviewer.core.finetune import exclusive_labels, patches, validation_dice
+from segviewer.core.finetune import patches, training_labels, validation_dice
 from segviewer.core.models import (
     LoadedModel,
     ModelInfo,
@@ -42,7 +42,7 @@ def training_data(info: ModelInfo):
     for sample in samples:
         resolve_sample(sample, "priority", [1, 0])
     return [normalize_image(s.image, info, None) for s in samples], [
-        exclusive_labels(s) for s in samples
+        training_labels(s) for s in samples
     ]
 
 

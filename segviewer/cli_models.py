@@ -1,4 +1,4 @@
-"""``segviewer predict`` and ``segviewer evaluate``: models on whole datasets."""
+"""``segviewer predict``, ``evaluate``, ``finetune`` and ``compare-losses``: models on datasets."""
 
 from __future__ import annotations
 
@@ -26,16 +26,50 @@ def add_model_commands(commands) -> None:
     _model_arguments(tune)
     tune.add_argument("--loss", required=True, help="dice, ce, dicece, focal or generalized_dice")
     tune.add_argument("--weights", default="uniform", help="class-weight scheme (default: uniform)")
-    tune.add_argument("--steps", type=int, default=200, help="optimizer steps (default: 200)")
-    tune.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
-    tune.add_argument("--batch", type=int, default=8, help="patches per step (default: 8)")
-    tune.add_argument("--patch", type=int, default=128, help="patch side in px (default: 128)")
+    tune.add_argument("--lambda-dice", type=float, default=1.0, help="dicece: Dice factor (1)")
+    tune.add_argument("--lambda-ce", type=float, default=1.0, help="dicece: CE factor (1)")
+    tune.add_argument("--gamma", type=float, default=2.0, help="focal: γ (default: 2)")
     tune.add_argument(
         "--no-background-dice", action="store_true", help="leave background out of Dice terms"
     )
-    tune.add_argument("--seed", type=int, default=0, help="split and sampling seed (default: 0)")
+    _training_arguments(tune)
     tune.add_argument("--out", required=True, type=Path, help="the model file to write")
     tune.set_defaults(run=cmd_finetune)
+
+    compare = commands.add_parser(
+        "compare-losses", help="the same short fine-tune under several losses, side by side"
+    )
+    _model_arguments(compare)
+    compare.add_argument(
+        "--runs",
+        nargs="+",
+        default=list(DEFAULT_RUNS),
+        metavar="LOSS[:SCHEME][:nobg]",
+        help=f"loss settings to compare (default: {' '.join(DEFAULT_RUNS)})",
+    )
+    compare.add_argument(
+        "--from-scratch", action="store_true", help="start each run from fresh random weights"
+    )
+    _training_arguments(compare, steps=100)
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+    compare.set_defaults(run=cmd_compare)
+
+
+DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:inverse_frequency")
+
+
+def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
+    parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    parser.add_argument("--batch", type=int, default=8, help="patches per step (default: 8)")
+    parser.add_argument("--patch", type=int, default=128, help="patch side in px (default: 128)")
+    parser.add_argument(
+        "--conflicts",
+        choices=["refuse", "ignore"],
+        default="refuse",
+        help="unresolved conflict pixels: refuse the data, or leave them out of the loss",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="split and sampling seed (default: 0)")
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,70 +148,136 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finetune_inputs(args: argparse.Namespace, loss):
+    """(model, training samples, validation samples, base settings) or an exit status."""
+    from segviewer.cli import _fail
+    from segviewer.core.finetune import FinetuneSettings, check_patch, split, training_labels
+
+    if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
+        return _fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
+    dataset, model = _open(args)
+    if model.info.architecture.get("name") != "BasicUNet":
+        return _fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
+    settings = FinetuneSettings(
+        loss, args.weights, args.steps, args.lr, args.batch, (args.patch, args.patch), args.seed
+    )
+    settings.conflicts = args.conflicts
+    flat = [sample for sample in dataset if len(sample.spatial_shape) == 2]
+    if len(flat) < len(dataset):
+        print(f"segviewer: {len(dataset) - len(flat)} 3D sample(s) left out", file=sys.stderr)
+    train, validation = split(flat, settings.validation_fraction, args.seed)
+    check_patch(train, settings.patch)
+    for sample in train:  # refuse bad labels before any training starts
+        training_labels(sample, args.conflicts)
+    return model, train, validation, settings
+
+
+def _dice_line(classes, dice) -> str:
+    return ", ".join(
+        f"{name} {'–' if d is None else f'{d:.3f}'}" for name, d in zip(classes, dice, strict=True)
+    )
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segviewer.cli import _fail
-    from segviewer.core.finetune import FinetuneSettings, finetune
+    from segviewer.core.finetune import best_dice, finetune, training_record
     from segviewer.core.losses import LOSSES, LossSettings
     from segviewer.core.models import save_model
 
     if args.loss not in LOSSES:
         return _fail(f"unknown loss {args.loss!r}; expected one of: {', '.join(LOSSES)}")
-    if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
-        return _fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
     if args.out.suffix != ".safetensors":
         return _fail(f"{args.out}: the output must be a .safetensors file")
-    dataset, model = _open(args)
-    if model.info.architecture.get("name") != "BasicUNet":
-        return _fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
-    settings = FinetuneSettings(
-        LossSettings(args.loss, not args.no_background_dice),
-        args.weights,
-        args.steps,
-        args.lr,
-        args.batch,
-        (args.patch, args.patch),
-        args.seed,
+    loss = LossSettings(
+        args.loss, not args.no_background_dice, args.lambda_dice, args.lambda_ce, args.gamma
     )
+    inputs = _finetune_inputs(args, loss)
+    if isinstance(inputs, int):
+        return inputs
+    model, train, validation, settings = inputs
     with tqdm(
         total=args.steps, desc="fine-tuning", unit="step", disable=None, file=sys.stderr
     ) as bar:
         result = finetune(
             model,
-            list(dataset),
+            train,
+            validation,
             settings,
             args.device,
             progress=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.4f}")),
         )
     if result.stopped:
         print(f"segviewer: warning: stopped early: {result.stopped}", file=sys.stderr)
-    dice = dict(result.validation)[result.best_step]
+    dice = best_dice(result)
     info = model.info
     info.name = args.out.stem
-    info.training = {
-        "finetuned_from": args.model,
-        "loss": vars(settings.loss),
-        "weights": args.weights,
-        "class_weights": result.class_weights,
-        "steps": len(result.losses),
-        "lr": args.lr,
-        "batch": args.batch,
-        "patch": [args.patch, args.patch],
-        "seed": args.seed,
-        "train": result.train_names,
-        "validation": result.validation_names,
-    }
+    info.training = training_record(settings, result, args.model)
     info.scores = {"validation_dice": dict(zip(info.classes, dice, strict=True))}
     save_model(args.out, model.network, info)
-    print(
-        f"validation Dice (best, step {result.best_step}): "
-        + ", ".join(
-            f"{name} {'–' if d is None else f'{d:.3f}'}"
-            for name, d in zip(info.classes, dice, strict=True)
-        )
-    )
+    print(f"validation Dice (best, step {result.best_step}): {_dice_line(info.classes, dice)}")
     print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from segviewer.core.finetune import (
+        best_dice,
+        compare_losses,
+        run_label,
+        run_settings,
+        untrained_copy,
+    )
+    from segviewer.core.losses import LossSettings
+
+    args.weights = "uniform"
+    inputs = _finetune_inputs(args, LossSettings())
+    if isinstance(inputs, int):
+        return inputs
+    model, train, validation, base = inputs
+    runs = [run_settings(spec, base) for spec in args.runs]  # SegviewerError: exit 2
+    if args.from_scratch:
+        model = untrained_copy(model, args.seed)
+    with tqdm(
+        total=args.steps * len(runs), desc="comparing", unit="step", disable=None, file=sys.stderr
+    ) as bar:
+        results = compare_losses(
+            model, train, validation, runs, args.device, progress=lambda *_: bar.update(1)
+        )
+    classes = model.info.classes
+    report = {
+        "classes": classes,
+        "steps": args.steps,
+        "from_scratch": args.from_scratch,
+        "train": results[0].train_names,
+        "validation": results[0].validation_names,
+        "runs": [
+            {
+                "run": spec,
+                "label": run_label(settings),
+                "class_weights": result.class_weights,
+                "best_step": result.best_step,
+                "stopped": result.stopped,
+                "dice": best_dice(result),
+                "final_loss": result.losses[-1] if result.losses else None,
+            }
+            for spec, settings, result in zip(args.runs, runs, results, strict=False)
+        ],
+    }
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    from segviewer.cli import _columns
+
+    rows = [
+        [run["run"], *("–" if d is None else f"{d:.3f}" for d in run["dice"])]
+        for run in report["runs"]
+    ]
+    print(_columns([["run", *(f"dice {c}" for c in classes)], *rows], left=1))
+    print(f"validation Dice of the best weights; validated on {', '.join(report['validation'])}")
     return 0
 
 

@@ -117,3 +117,49 @@ def test_finetune_writes_a_model_that_predict_uses(tmp_path):
     predicted = run_cli("evaluate", resolved, "--model", tuned, "--json")
     assert predicted.returncode == 0, predicted.stderr
     assert json.loads(predicted.stdout)["classes"] == ["background", "cell", "spot"]
+    from segviewer.core.models import load_model
+
+    _, info = load_model(tuned)
+    assert info.training["loss"]["name"] == "dicece"
+    assert info.training["weights"] == "median_frequency" and info.training["steps"] == 6
+    assert len(info.training["train"]) + len(info.training["validation"]) == 3
+
+
+def test_finetune_can_ignore_conflicts_and_reads_the_loss_options(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("sample", "--out", data, "--count", "3", "--volumes", "0").returncode == 0
+    tuned = tmp_path / "focal.safetensors"
+    result = run_cli(
+        "finetune", data, "--loss", "focal", "--gamma", "1.5", "--conflicts", "ignore",
+        "--no-background-dice", "--steps", "2", "--batch", "2", "--patch", "64", "--out", tuned,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    from segviewer.core.models import load_model
+
+    _, info = load_model(tuned)
+    assert info.training["conflicts"] == "ignore"
+    assert info.training["loss"] == {
+        "name": "focal", "include_background": False, "lambda_dice": 1.0, "lambda_ce": 1.0,
+        "gamma": 1.5,
+    }  # fmt: skip
+
+
+def test_compare_losses_prints_one_row_per_run(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli("sample", "--out", data, "--count", "3", "--volumes", "0").returncode == 0
+    args = ("--conflicts", "ignore", "--steps", "2", "--batch", "2", "--patch", "64")
+    result = run_cli("compare-losses", data, "--runs", "dice", "ce:inverse_frequency", *args,
+                     "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["run"] for r in report["runs"]] == ["dice", "ce:inverse_frequency"]
+    assert report["classes"] == ["background", "cell", "spot"]
+    assert all(len(r["dice"]) == 3 and r["stopped"] is None for r in report["runs"])
+    assert report["runs"][0]["class_weights"] == [1.0, 1.0, 1.0]
+    table = run_cli("compare-losses", data, "--runs", "dicece", *args, "--from-scratch")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[0].split() == ["run", "dice", "background", "dice", "cell",
+                                                    "dice", "spot"]  # fmt: skip
+    bad = run_cli("compare-losses", data, "--runs", "dice:often", *args)
+    assert bad.returncode == 2 and "'dice:often': expected LOSS[:SCHEME][:nobg]" in bad.stderr
+    assert "Traceback" not in bad.stderr

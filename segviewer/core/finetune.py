@@ -1,15 +1,17 @@
 """Fine-tune a model on a dataset's (fixed) labels with a chosen loss and class weights.
 
-Samples are split once, by seed, into training and validation samples. Training draws
-random patches with 90° rotations and flips. Every ``validate_every`` steps the per-class
-validation Dice (MONAI's definition, core.scores) is computed. The best weights so far, by
-mean Dice over the present non-background classes, are kept. A loss that becomes NaN or
-infinite stops training and restores the last good weights; so does a cancel.
+Training and validation samples are given (:func:`split` draws them by seed). Training
+draws random patches with 90° rotations and flips. Every ``validate_every`` steps the
+per-class validation Dice (MONAI's definition, core.scores) is computed. The best weights
+so far, by mean Dice over the present non-background classes, are kept. A loss that becomes
+NaN or infinite stops training and restores the best weights; so does a cancel, which is
+seen between steps and between validation windows.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -17,9 +19,9 @@ import numpy as np
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.evaluation import channel_axis_of
-from segviewer.core.inference import labels_of, predict
-from segviewer.core.losses import LossSettings, make_loss
-from segviewer.core.models import LoadedModel
+from segviewer.core.inference import Cancelled, labels_of, predict
+from segviewer.core.losses import IGNORE, LOSSES, LossSettings, make_loss
+from segviewer.core.models import LoadedModel, ModelInfo, build_network
 from segviewer.core.sample import Sample
 from segviewer.core.scores import mean_scores, score_sample
 from segviewer.core.stats import ClassStats, tally
@@ -37,6 +39,7 @@ class FinetuneSettings:
     seed: int = 0
     validation_fraction: float = 0.25
     validate_every: int = 50
+    conflicts: str = "refuse"  # or "ignore": conflict pixels take no part in the loss
 
 
 @dataclass
@@ -50,18 +53,29 @@ class FinetuneResult:
     validation_names: list[str] = field(default_factory=list)
 
 
-def exclusive_labels(sample: Sample) -> np.ndarray:
-    """0 background, c + 1 for class c; refuses unresolved conflicts (say which sample)."""
+CONFLICT_CHOICES = ("refuse", "ignore")
+
+
+def training_labels(sample: Sample, conflicts: str = "refuse") -> np.ndarray:
+    """0 background, c + 1 for class c, IGNORE for painted "ignore" pixels and, when
+    ``conflicts`` is "ignore", for conflict pixels; "refuse" refuses unresolved conflicts
+    (naming the sample)."""
+    if conflicts not in CONFLICT_CHOICES:
+        raise SegviewerError(f"conflicts: expected one of {CONFLICT_CHOICES}, got {conflicts!r}")
     claims = sample.masks.sum(axis=0, dtype=np.uint16)
-    conflicts = int(np.count_nonzero(claims > 1))
-    if conflicts:
+    conflicted = claims > 1
+    count = int(np.count_nonzero(conflicted))
+    if count and conflicts == "refuse":
         raise SegviewerError(
-            f"{sample.name}: {conflicts:,} conflict pixels are not resolved; resolve them "
-            "first (Resolve tab or `segviewer resolve`) so each pixel has one class"
+            f"{sample.name}: {count:,} conflict pixels are not resolved; resolve them first "
+            "(Resolve tab or `segviewer resolve`) or choose to ignore them in training"
         )
     labels = np.zeros(sample.masks.shape[1:], np.int64)
     for c, mask in enumerate(sample.masks):
         labels[mask > 0] = c + 1
+    labels[conflicted] = IGNORE
+    if sample.ignore is not None:
+        labels[sample.ignore > 0] = IGNORE
     return labels
 
 
@@ -99,13 +113,18 @@ def patches(images, labels, patch, batch: int, rng: np.random.Generator) -> Iter
         yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
-def validation_dice(model: LoadedModel, samples: Sequence[Sample], device: str) -> list:
+def validation_dice(model: LoadedModel, samples: Sequence[Sample], device: str, should_stop=None):
+    """Per-class Dice (background first) averaged over ``samples``; raises Cancelled."""
     model.network.eval()
     scores = []
-    for sample in samples:
-        probabilities = predict(model, sample.image, channel_axis_of(sample), device)
-        scores.append(score_sample(sample.masks, labels_of(probabilities), sample.ignore))
-    model.network.train()
+    try:
+        for sample in samples:
+            probabilities = predict(
+                model, sample.image, channel_axis_of(sample), device, should_stop=should_stop
+            )
+            scores.append(score_sample(sample.masks, labels_of(probabilities), sample.ignore))
+    finally:
+        model.network.train()
     return mean_scores(scores).dice
 
 
@@ -114,30 +133,48 @@ def _quality(dice: list) -> float:
     return float(np.mean(foreground)) if foreground else 0.0
 
 
+def check_patch(samples: Sequence[Sample], patch: Sequence[int]) -> None:
+    """Refuse training samples that are not 2D or smaller than the patch."""
+    for sample in samples:
+        if len(sample.spatial_shape) != len(patch):
+            raise SegviewerError(
+                f"{sample.name}: a {len(sample.spatial_shape)}D sample; fine-tuning trains on "
+                f"{len(patch)}D images (it can validate on this one)"
+            )
+        if any(s < p for s, p in zip(sample.spatial_shape, patch, strict=False)):
+            raise SegviewerError(
+                f"{sample.name}: the patch {'×'.join(map(str, patch))} is larger than the "
+                f"image ({'×'.join(map(str, sample.spatial_shape))}); choose a smaller patch"
+            )
+
+
 def finetune(
     model: LoadedModel,
-    samples: Sequence[Sample],
+    train: Sequence[Sample],
+    validation: Sequence[Sample],
     settings: FinetuneSettings,
     device: str = "cpu",
     progress: Callable[[int, float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    validated: Callable[[int, list], None] | None = None,
 ) -> FinetuneResult:
-    """Train ``model.network`` in place; on return it holds the best weights found."""
+    """Train ``model.network`` in place; on return it holds the best weights found.
+
+    ``progress(step, loss)`` follows each step, ``validated(step, dice)`` each validation.
+    """
     import torch
 
     if settings.weights not in SCHEMES:
         raise SegviewerError(f"unknown weights {settings.weights!r}: one of {', '.join(SCHEMES)}")
     if model.info.spatial_dims != 2 or len(settings.patch) != 2:
         raise SegviewerError("fine-tuning supports 2D models and 2D patches")
-    train, val = split(list(samples), settings.validation_fraction, settings.seed)
-    for sample in train:
-        if any(s < p for s, p in zip(sample.spatial_shape, settings.patch, strict=False)):
-            raise SegviewerError(
-                f"{sample.name}: the patch {'×'.join(map(str, settings.patch))} is larger "
-                f"than the image ({'×'.join(map(str, sample.spatial_shape))}); choose a "
-                "smaller patch"
-            )
-    labels = [exclusive_labels(s) for s in train]
+    if not train or not validation:
+        raise SegviewerError(
+            f"fine-tuning needs at least one training and one validation sample; got "
+            f"{len(train)} to train on and {len(validation)} to validate on"
+        )
+    check_patch(train, settings.patch)
+    labels = [training_labels(s, settings.conflicts) for s in train]
     images = [model.prepare(s.image, channel_axis_of(s)) for s in train]
     stats = ClassStats(
         train[0].class_names, [s.name for s in train], np.stack([tally(s.masks) for s in train])
@@ -150,37 +187,129 @@ def finetune(
     data = patches(
         images, labels, settings.patch, settings.batch, np.random.default_rng(settings.seed)
     )
-    best_state = copy.deepcopy(network.state_dict())
-    initial = validation_dice(model, val, device)
-    best_quality, best_step = _quality(initial), 0
-    result = FinetuneResult([], [(0, initial)], 0)
+    result = FinetuneResult([], [], 0)
     result.class_weights = [float(w) for w in weights]
-    result.train_names, result.validation_names = [s.name for s in train], [s.name for s in val]
-    for step in range(1, settings.steps + 1):
-        if should_stop is not None and should_stop():
-            result.stopped = "cancelled"
-            break
-        x, y = next(data)
-        loss = loss_function(network(x.to(device)), y.to(device))
-        if not torch.isfinite(loss):
-            result.stopped = (
-                f"the loss became {loss.item()} at step {step} (learning rate {settings.lr} "
-                "too high?); the last good weights are kept"
-            )
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        result.losses.append(float(loss.item()))
-        if progress is not None:
-            progress(step, result.losses[-1])
-        if step % settings.validate_every == 0 or step == settings.steps:
-            dice = validation_dice(model, val, device)
-            result.validation.append((step, dice))
-            if _quality(dice) > best_quality:
-                best_quality, best_step = _quality(dice), step
-                best_state = copy.deepcopy(network.state_dict())
+    result.train_names = [s.name for s in train]
+    result.validation_names = [s.name for s in validation]
+    best_state = copy.deepcopy(network.state_dict())
+    best_quality = None
+
+    def validate(step: int) -> None:
+        nonlocal best_state, best_quality
+        dice = validation_dice(model, validation, device, should_stop)
+        result.validation.append((step, dice))
+        if validated is not None:
+            validated(step, dice)
+        if best_quality is None or _quality(dice) > best_quality:
+            best_quality, result.best_step = _quality(dice), step
+            best_state = copy.deepcopy(network.state_dict())
+
+    try:
+        validate(0)
+        for step in range(1, settings.steps + 1):
+            if should_stop is not None and should_stop():
+                raise Cancelled
+            x, y = next(data)
+            loss = loss_function(network(x.to(device)), y.to(device))
+            if not torch.isfinite(loss):
+                result.stopped = (
+                    f"the loss became {loss.item()} at step {step} (learning rate "
+                    f"{settings.lr} too high?); the best weights so far are kept"
+                )
+                break
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            result.losses.append(float(loss.item()))
+            if progress is not None:
+                progress(step, result.losses[-1])
+            if step % settings.validate_every == 0 or step == settings.steps:
+                validate(step)
+    except Cancelled:
+        result.stopped = "cancelled"
     network.load_state_dict(best_state)
     network.eval()
-    result.best_step = best_step
     return result
+
+
+def untrained_copy(model: LoadedModel, seed: int = 0) -> LoadedModel:
+    """A new network of ``model``'s architecture with fresh random weights."""
+    import torch
+
+    torch.manual_seed(seed)
+    info = ModelInfo.from_json(model.info.to_json())
+    info.name, info.training, info.scores = f"{info.name} (untrained)", {}, {}
+    return LoadedModel(info, build_network(info))
+
+
+def compare_losses(
+    model: LoadedModel,
+    train: Sequence[Sample],
+    validation: Sequence[Sample],
+    runs: Sequence[FinetuneSettings],
+    device: str = "cpu",
+    progress: Callable[[int, int, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    validated: Callable[[int, int, list], None] | None = None,
+) -> list[FinetuneResult]:
+    """One fine-tune per settings in ``runs``, each from ``model``'s weights as given (same
+    seed, samples and patches), leaving ``model`` unchanged. ``progress(run, step, loss)``."""
+    start = copy.deepcopy(model.network.state_dict())
+    results = []
+    for index, settings in enumerate(runs):
+        model.network.load_state_dict(start)
+        run_progress = None if progress is None else lambda s, v, i=index: progress(i, s, v)
+        run_validated = None if validated is None else lambda s, d, i=index: validated(i, s, d)
+        result = finetune(
+            model, train, validation, settings, device, run_progress, should_stop, run_validated
+        )
+        results.append(result)
+        if results[-1].stopped == "cancelled":
+            break
+    model.network.load_state_dict(start)
+    return results
+
+
+def run_settings(spec: str, base: FinetuneSettings) -> FinetuneSettings:
+    """``base`` with the loss and weights of ``spec``: ``LOSS[:SCHEME][:nobg]``, e.g.
+    ``dicece:inverse_frequency`` or ``dice:uniform:nobg``."""
+    parts = spec.split(":")
+    include_background = parts[-1] != "nobg"
+    parts = parts if include_background else parts[:-1]
+    if not 1 <= len(parts) <= 2 or parts[0] not in LOSSES or parts[-1] not in (*SCHEMES, *LOSSES):
+        raise SegviewerError(
+            f"{spec!r}: expected LOSS[:SCHEME][:nobg] with a loss of {', '.join(LOSSES)} and "
+            f"a scheme of {', '.join(SCHEMES)}"
+        )
+    loss = dataclasses.replace(base.loss, name=parts[0], include_background=include_background)
+    weights = parts[1] if len(parts) == 2 else "uniform"
+    return dataclasses.replace(base, loss=loss, weights=weights)
+
+
+def run_label(settings: FinetuneSettings) -> str:
+    """A short name for one run, e.g. ``dicece (1:1), inverse_frequency``."""
+    return f"{settings.loss.label()}, {settings.weights}"
+
+
+def best_dice(result: FinetuneResult) -> list:
+    """Per-class validation Dice of the kept (best) weights."""
+    return dict(result.validation)[result.best_step]
+
+
+def training_record(settings: FinetuneSettings, result: FinetuneResult, source: str) -> dict:
+    """What a model file's ``info.training`` says about a fine-tune."""
+    return {
+        "finetuned_from": source,
+        "loss": vars(settings.loss),
+        "weights": settings.weights,
+        "class_weights": result.class_weights,
+        "conflicts": settings.conflicts,
+        "steps": len(result.losses),
+        "best_step": result.best_step,
+        "lr": settings.lr,
+        "batch": settings.batch,
+        "patch": list(settings.patch),
+        "seed": settings.seed,
+        "train": result.train_names,
+        "validation": result.validation_names,
+    }

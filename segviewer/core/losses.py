@@ -1,20 +1,28 @@
-"""Segmentation losses for fine-tuning, all MONAI's or torch's own, with class weights.
+"""Segmentation losses for fine-tuning: MONAI's and torch's own, with class weights and
+"ignore" pixels.
 
 Logits are ``(B, K, *spatial)``, background first; targets are label values
-``(B, 1, *spatial)``. Class weights (one per class, e.g. a scheme of core.weights) enter
-as the libraries define:
+``(B, 1, *spatial)``, with :data:`IGNORE` (-1) for pixels that take no part (unresolved
+conflicts when the user chose to skip them, and painted "ignore" pixels). Class weights (one
+per class, background first; e.g. a scheme of core.weights) enter as the libraries define:
 
-- ``dice``: MONAI ``DiceLoss(softmax=True, to_onehot_y=True, weight=w)``: the per-class
-  Dice losses are multiplied by w_c, then averaged;
-- ``ce``: torch ``CrossEntropyLoss(weight=w)``: the per-pixel loss times the weight of the
-  pixel's class, summed and divided by the sum of those weights;
-- ``dicece``: MONAI ``DiceCELoss(weight=w, lambda_dice, lambda_ce)``: λ_dice · dice + λ_ce · ce
-  as above;
-- ``focal``: MONAI ``FocalLoss(use_softmax=True, gamma=γ, weight=w)``;
-- ``generalized_dice``: MONAI ``GeneralizedDiceLoss`` (its own weights 1/n_c², per batch;
+- ``dice``: MONAI ``DiceLoss``: the per-class Dice losses times w_c, then averaged;
+- ``ce``: torch ``cross_entropy(weight=w)``: each pixel's loss times the weight of its class,
+  summed, divided by the sum of those weights;
+- ``dicece``: λ_dice · dice + λ_ce · ce, as MONAI ``DiceCELoss``;
+- ``focal``: MONAI ``FocalLoss(use_softmax=True, gamma=γ, weight=w)``: each pixel's and
+  class's term times w_c, averaged over pixels and classes;
+- ``generalized_dice``: MONAI ``GeneralizedDiceLoss`` (its own weights 1/n_c² per sample;
   the given weights are not used).
 
-``include_background`` says whether the background class takes part in the Dice terms.
+``include_background=False`` drops the background channel (and its weight) from the Dice
+and focal terms; cross-entropy always covers every class.
+
+Ignored pixels are removed from every sum: the softmax output and the one-hot target are
+multiplied by the valid-pixel mask before MONAI's Dice losses (what MONAI's own
+``ignore_index`` does), cross-entropy uses torch's ``ignore_index``, and the focal mean runs
+over valid pixels only. With no ignored pixel each loss equals the MONAI class called on the
+logits (``softmax=True, to_onehot_y=True``); the tests check this to 1e-6.
 """
 
 from __future__ import annotations
@@ -24,48 +32,86 @@ from dataclasses import dataclass
 from segviewer.core.errors import SegviewerError
 
 LOSSES = ("dice", "ce", "dicece", "focal", "generalized_dice")
+IGNORE = -1
 
 
 @dataclass
 class LossSettings:
     name: str = "dicece"
-    include_background: bool = True
+    include_background: bool = True  # the background channel takes part in Dice / focal terms
     lambda_dice: float = 1.0
     lambda_ce: float = 1.0
     gamma: float = 2.0
 
+    def label(self) -> str:
+        """A short name for tables and legends, e.g. ``dicece (1:1)``."""
+        extra = {
+            "dicece": f" ({self.lambda_dice:g}:{self.lambda_ce:g})",
+            "focal": f" γ={self.gamma:g}",
+        }
+        no_background = "" if self.include_background or self.name == "ce" else ", no bg"
+        return f"{self.name}{extra.get(self.name, '')}{no_background}"
 
-def make_loss(settings: LossSettings, weights=None):
-    """The loss function ``(logits, target) -> scalar`` for ``settings``."""
-    import torch
-    from monai.losses import DiceCELoss, DiceLoss, FocalLoss, GeneralizedDiceLoss
 
-    name, background = settings.name, settings.include_background
-    weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
-    if name == "dice":
-        return DiceLoss(
-            include_background=background, to_onehot_y=True, softmax=True, weight=weight
-        )
-    if name == "ce":
-        cross_entropy = torch.nn.CrossEntropyLoss(weight=weight)
-        return lambda logits, target: cross_entropy(logits, target[:, 0].long())
-    if name == "dicece":
-        return DiceCELoss(
+class SegmentationLoss:
+    """``loss(logits, target) -> scalar`` for ``settings`` and class ``weights`` (or None)."""
+
+    def __init__(self, settings: LossSettings, weights=None):
+        import torch
+        from monai.losses import DiceLoss, FocalLoss, GeneralizedDiceLoss
+
+        if settings.name not in LOSSES:
+            raise SegviewerError(
+                f"unknown loss {settings.name!r}; expected one of: {', '.join(LOSSES)}"
+            )
+        self.settings = settings
+        weight = None if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        self.weight = weight
+        background = settings.include_background
+        channel_weight = weight if weight is None or background else weight[1:]
+        self.dice = DiceLoss(include_background=background, weight=channel_weight)
+        self.generalized_dice = GeneralizedDiceLoss(include_background=background)
+        self.focal = FocalLoss(
             include_background=background,
-            to_onehot_y=True,
-            softmax=True,
-            weight=weight,
-            lambda_dice=settings.lambda_dice,
-            lambda_ce=settings.lambda_ce,
-        )
-    if name == "focal":
-        return FocalLoss(
-            include_background=background,
-            to_onehot_y=True,
             use_softmax=True,
             gamma=settings.gamma,
-            weight=weight,
+            weight=channel_weight,
+            reduction="none",
         )
-    if name == "generalized_dice":
-        return GeneralizedDiceLoss(include_background=background, to_onehot_y=True, softmax=True)
-    raise SegviewerError(f"unknown loss {name!r}; expected one of: {', '.join(LOSSES)}")
+
+    def __call__(self, logits, target):
+        import torch
+
+        name, settings = self.settings.name, self.settings
+        target = target.long()
+        valid = (target != IGNORE).to(logits.dtype)  # (B, 1, *spatial)
+        labels = target.clamp(min=0)
+        if name in ("dice", "dicece", "generalized_dice", "focal"):
+            one_hot = torch.zeros_like(logits).scatter_(1, labels, 1.0)
+        if name == "focal":
+            terms = self.focal(logits, one_hot) * valid
+            return terms.sum() / (valid.sum() * terms.shape[1]).clamp(min=1)
+        if name == "ce":
+            return self._cross_entropy(logits, target)
+        probabilities = torch.softmax(logits, 1) * valid
+        one_hot = one_hot * valid
+        if name == "generalized_dice":
+            return self.generalized_dice(probabilities, one_hot)
+        dice = self.dice(probabilities, one_hot)
+        if name == "dice":
+            return dice
+        cross_entropy = self._cross_entropy(logits, target)
+        return settings.lambda_dice * dice + settings.lambda_ce * cross_entropy
+
+    def _cross_entropy(self, logits, target):
+        import torch.nn.functional as F
+
+        if bool((target == IGNORE).all()):
+            return logits.sum() * 0.0  # nothing to learn from (torch would return NaN)
+        weight = None if self.weight is None else self.weight.to(logits.device)
+        return F.cross_entropy(logits, target[:, 0], weight=weight, ignore_index=IGNORE)
+
+
+def make_loss(settings: LossSettings, weights=None) -> SegmentationLoss:
+    """The loss function ``(logits, target) -> scalar`` for ``settings``."""
+    return SegmentationLoss(settings, weights)
