@@ -30,6 +30,7 @@ from segviewer.core.colors import ERROR_COLORS
 from segviewer.core.errors import SegviewerError
 from segviewer.core.evaluation import channel_axis_of
 from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.models import LoadedModel
 from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
 from segviewer.core.scores import ERROR_NAMES, error_map, mean_scores, score_sample
 
@@ -60,6 +61,7 @@ class ModelPanel(QWidget):
         self.session = session
         self.predictions = Predictions(session)
         self.model_files: dict[str, str] = {}  # shown name -> path of a model file
+        self.loaded: dict[str, LoadedModel] = {}  # shown name -> a model in memory (fine-tuned)
         self._worker = None
         self._stop = threading.Event()
         self._bar = None
@@ -148,6 +150,23 @@ class ModelPanel(QWidget):
         self.model_combo.insertItem(self.model_combo.count() - 1, name)
         self.model_combo.setCurrentText(name)
 
+    def add_model(self, name: str, model: LoadedModel) -> None:
+        """A model in memory (e.g. just fine-tuned) joins the list and is chosen."""
+        if name not in self.loaded:
+            self.model_combo.insertItem(self.model_combo.count() - 1, name)
+        self.loaded[name] = model
+        self.model_combo.setCurrentText(name)
+
+    def model_names(self) -> list[str]:
+        """The models in the list (not the "open a file" entry)."""
+        return [self.model_combo.itemText(i) for i in range(self.model_combo.count() - 1)]
+
+    def open(self, name: str, classes: list[str]) -> LoadedModel:
+        """The model ``name`` of the list, for ``classes`` (raises SegviewerError)."""
+        if name in self.loaded:
+            return self.loaded[name]
+        return open_model(self.model_files.get(name, name), classes)
+
     def run(self) -> bool:
         """Predict the shown sample (or every sample) in a worker thread; False if refused."""
         session, dataset = self.session, self.session.dataset
@@ -157,7 +176,7 @@ class ModelPanel(QWidget):
         try:
             device = choose_device(self.device_combo.currentText())
             classes = ["background", *session.sample.class_names]
-            model = open_model(self.model_files.get(name, name), classes)
+            model = self.open(name, classes)
         except SegviewerError as error:
             show_error(str(error))
             return False

@@ -29,6 +29,7 @@ from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.stats_panel import StatsPanel
 from segviewer._napari.tables import fit_height, make_table, set_cell
+from segviewer._napari.train_panel import TrainPanel
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, IGNORE_COLOR, class_color
 from segviewer.core.errors import SegviewerError
 from segviewer.core.sample import Dataset
@@ -133,6 +134,10 @@ class SegViewerWidget(QWidget):
         self.model = ModelPanel(self.session)
         self.tabs.addTab(self.model, "Model")
         self.resolving.probabilities_of = self.model.predictions.probabilities_of
+        self.training = TrainPanel(self.session, self.model)
+        self.tabs.addTab(self.training, "Train")
+        self.training.shape_of = self._shape_of
+        self.training.show_model_tab = lambda: self.tabs.setCurrentWidget(self.model)
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(0)
@@ -261,8 +266,13 @@ class SegViewerWidget(QWidget):
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
         self.editing.refresh()
         current = self.tabs.currentWidget()
-        if current in (self.conflicts, self.resolving, self.statistics, self.model):
+        if current in (self.conflicts, self.resolving, self.statistics, self.model, self.training):
             current.refresh()
+
+    def _shape_of(self, index: int) -> tuple[int, ...] | None:
+        """The shape of a sample of the current dataset, once its summary has been read."""
+        summary = self._summaries[id(self.session.dataset)][index]
+        return summary.shape if isinstance(summary, SampleSummary) else None
 
     # -- one-line summaries, computed off the GUI thread ------------------------------------------
     def _start_summaries(self, dataset: Dataset) -> None:
@@ -286,6 +296,7 @@ class SegViewerWidget(QWidget):
 
     def closeEvent(self, event) -> None:
         self.model.cancel()
+        self.training.cancel()
         for worker in list(self._workers.values()):
             worker.quit()
         super().closeEvent(event)
