@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from segviewer._napari.train_chart import BACKDROP, draw_comparison
+from segviewer._napari.chart_style import BACKDROP
+from segviewer._napari.train_chart import draw_comparison
 from segviewer.core.finetune import (
     FinetuneSettings,
     best_dice,
@@ -41,7 +42,7 @@ def main() -> None:
     runs = [run_settings(spec, base) for spec in RUNS]
     results = compare_losses(model, train, validation, runs)
     labels, dice = [run_label(r) for r in runs], [best_dice(r) for r in results]
-    figure = Figure(figsize=(7, 3.2), dpi=110, layout="constrained")
+    figure = Figure(figsize=(6, 3.6), dpi=110, layout="constrained")
     figure.patch.set_facecolor(BACKDROP)
     draw_comparison(figure, labels, dice, model.info.classes)
     figure.savefig(OUT)
