@@ -60,7 +60,7 @@ DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:invers
 
 def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
     parser.add_argument("--batch", type=int, default=8, help="patches per step (default: 8)")
     parser.add_argument("--patch", type=int, default=128, help="patch side in px (default: 128)")
     parser.add_argument(
@@ -273,10 +273,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from segviewer.cli import _columns
 
     rows = [
-        [run["run"], *("–" if d is None else f"{d:.3f}" for d in run["dice"])]
+        [
+            run["run"],
+            *("–" if d is None else f"{d:.3f}" for d in run["dice"]),
+            f"{run['best_step']}",
+        ]
         for run in report["runs"]
     ]
-    print(_columns([["run", *(f"dice {c}" for c in classes)], *rows], left=1))
+    print(_columns([["run", *(f"dice {c}" for c in classes), "best step"], *rows], left=1))
     print(f"validation Dice of the best weights; validated on {', '.join(report['validation'])}")
     return 0
 

@@ -159,7 +159,7 @@ def test_compare_losses_prints_one_row_per_run(tmp_path):
     table = run_cli("compare-losses", data, "--runs", "dicece", *args, "--from-scratch")
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split() == ["run", "dice", "background", "dice", "cell",
-                                                    "dice", "spot"]  # fmt: skip
+                                                    "dice", "spot", "best", "step"]  # fmt: skip
     bad = run_cli("compare-losses", data, "--runs", "dice:often", *args)
     assert bad.returncode == 2 and "'dice:often': expected LOSS[:SCHEME][:nobg]" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -229,5 +229,8 @@ def test_bad_input_is_explained():
     resolve_sample(volume, "priority", [1, 0])
     with pytest.raises(SegviewerError, match="volume_000: a 3D sample; fine-tuning trains on 2D"):
         finetune(model, [volume], resolved_samples(1), FinetuneSettings(steps=1))
+    if not torch.cuda.is_available():
+        with pytest.raises(SegviewerError, match="CUDA was requested but no GPU"):
+            finetune(model, *split(resolved_samples(3)), FinetuneSettings(steps=1), "cuda")
     with pytest.raises(SegviewerError, match="the patch 4096×4096 is larger than the image"):
         finetune(model, *split(resolved_samples(3)), FinetuneSettings(steps=1, patch=(4096, 4096)))

@@ -15,12 +15,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def train_tab(panel, qtbot):  # noqa: F811
+def opened_tab(panel, qtbot):  # noqa: F811
+    """The Train tab with the sample data open (8 2D samples and a volume)."""
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     wait_for_summaries(qtbot, widget)
     widget.tabs.setCurrentWidget(widget.training)
-    tab = widget.training
+    return viewer, widget, widget.training
+
+
+@pytest.fixture
+def train_tab(opened_tab):
+    """A short fine-tune: 2 samples train, 1 validates, 4 steps of 2 patches of 64²."""
+    viewer, widget, tab = opened_tab
     tab.steps.setValue(4)
     tab.batch.setValue(2)
     tab.patch.setValue(64)
@@ -42,12 +49,8 @@ def dice(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * np.sum(truth & predicted) / (truth.sum() + predicted.sum())
 
 
-def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(panel, qtbot):  # noqa: F811
-    viewer, widget = panel
-    viewer.open_sample("segviewer", "cells")
-    wait_for_summaries(qtbot, widget)
-    widget.tabs.setCurrentWidget(widget.training)
-    tab = widget.training
+def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_tab):
+    _viewer, widget, tab = opened_tab
     names = widget.session.dataset.names
     roles = dict(zip(names, tab.roles, strict=True))
     assert roles["volume_000"] == "validate"

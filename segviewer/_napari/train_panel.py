@@ -122,7 +122,9 @@ class TrainPanel(QWidget):
         self.weights_combo.addItems(SCHEMES)
         form.addRow("Class weights:", self.weights_combo)
         self.steps = QSpinBox(minimum=1, maximum=100_000, value=200)
-        self.lr = QLineEdit("0.001", toolTip="Adam learning rate, e.g. 0.001 or 3e-4")
+        self.lr = QLineEdit(
+            "0.0001", toolTip="Adam learning rate: ~1e-4 to fine-tune, ~3e-3 from fresh weights"
+        )
         self.batch = QSpinBox(minimum=1, maximum=256, value=8)
         self.patch = QSpinBox(minimum=16, maximum=2048, value=128, singleStep=16)
         numbers = QHBoxLayout()
@@ -333,6 +335,7 @@ class TrainPanel(QWidget):
         self._losses = [[] for _ in runs]
         self._validation = [[] for _ in runs]
         self._classes = list(model.info.classes)
+        self.chart.clear()
         self._stop.clear()
         worker = _fine_tune(
             model, train, validation, runs, device, self._stop, self._events, compare
@@ -374,10 +377,7 @@ class TrainPanel(QWidget):
             + (f" (run {run + 1} of {len(self._labels)})" if len(self._labels) > 1 else "")
         )
         self.chart.draw_history(
-            self._labels[: run + 1],
-            self._losses[: run + 1],
-            self._validation[: run + 1],
-            self._classes,
+            self._labels, self._losses, self._validation, self._classes, current=run
         )
 
     def _on_returned(self, model, runs, compare: bool, outcome) -> None:
@@ -387,8 +387,10 @@ class TrainPanel(QWidget):
             self.status.setText(f"Stopped: {outcome}")
             return
         self._draw_history()
-        if compare:
-            self._show_comparison(outcome)
+        if not outcome or best_dice(outcome[0]) is None:
+            self.status.setText("Cancelled before the first validation: nothing changed.")
+        elif compare:
+            self._show_comparison([r for r in outcome if best_dice(r) is not None])
         else:
             self._keep(model, runs[0], outcome[0])
         stopped = {r.stopped for r in outcome} - {None}

@@ -19,7 +19,7 @@ import numpy as np
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.evaluation import channel_axis_of
-from segviewer.core.inference import Cancelled, labels_of, predict
+from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.losses import IGNORE, LOSSES, LossSettings, make_loss
 from segviewer.core.models import LoadedModel, ModelInfo, build_network
 from segviewer.core.sample import Sample
@@ -33,7 +33,7 @@ class FinetuneSettings:
     loss: LossSettings = field(default_factory=LossSettings)
     weights: str = "uniform"  # a scheme of core.weights, computed on the training samples
     steps: int = 200
-    lr: float = 1e-3
+    lr: float = 1e-4  # fine-tuning trained weights; fresh weights learn faster at ~3e-3
     batch: int = 8
     patch: tuple[int, ...] = (128, 128)
     seed: int = 0
@@ -164,6 +164,7 @@ def finetune(
     """
     import torch
 
+    device = choose_device(device)
     if settings.weights not in SCHEMES:
         raise SegviewerError(f"unknown weights {settings.weights!r}: one of {', '.join(SCHEMES)}")
     if model.info.spatial_dims != 2 or len(settings.patch) != 2:
@@ -291,9 +292,10 @@ def run_label(settings: FinetuneSettings) -> str:
     return f"{settings.loss.label()}, {settings.weights}"
 
 
-def best_dice(result: FinetuneResult) -> list:
-    """Per-class validation Dice of the kept (best) weights."""
-    return dict(result.validation)[result.best_step]
+def best_dice(result: FinetuneResult) -> list | None:
+    """Per-class validation Dice of the kept (best) weights; None if cancelled before the
+    first validation."""
+    return dict(result.validation).get(result.best_step)
 
 
 def training_record(settings: FinetuneSettings, result: FinetuneResult, source: str) -> dict:
