@@ -2,11 +2,13 @@
 stops training within a second.
 
 Targets (fine-tuning issue): the Qt event loop is never blocked for more than 100 ms during
-a fine-tune (a 10 ms QTimer records the gaps between its ticks from the click on Fine-tune to
-the end, live chart and progress bar included), and Cancel returns control within 1 s
-(measured from the click to the end of the worker; the best weights are kept). Data: the
-sample dataset, bundled model, batch 8, patch 128². Run under a display:
-``xvfb-run -a .venv/bin/python benchmarks/bench_gui_train.py``. Exits 1 on a miss.
+a fine-tune (a 10 ms QTimer records the gaps between its ticks from just before the click on
+Fine-tune to the end: opening the model, the live chart and the progress bar included), and
+Cancel returns control within 1 s (measured from the click to the end of the worker; the
+best weights are kept). Before the click the Train tab is shown and its worker has imported
+torch and MONAI, as for a user who fills in the form; the gaps during that import are
+printed too. Data: the sample dataset, bundled model, batch 8, patch 128². Run under a
+display: ``xvfb-run -a .venv/bin/python benchmarks/bench_gui_train.py``. Exits 1 on a miss.
 """
 
 from __future__ import annotations
@@ -36,15 +38,25 @@ def main() -> int:
     viewer.open_sample("segviewer", "cells")
     run_until(lambda: not widget._workers)
     tab = widget.training
-    widget.tabs.setCurrentWidget(tab)
-    tab.steps.setValue(60)
-    tab.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
-    for _ in range(20):
-        QApplication.processEvents()
-
     ticks: list[float] = []
     timer = QTimer(interval=10, timeout=lambda: ticks.append(time.perf_counter()))
     timer.start()
+    run_until(lambda: len(ticks) >= 5)
+    loading = time.perf_counter()
+    widget.tabs.setCurrentWidget(tab)  # starts importing torch and MONAI in a worker
+    tab.steps.setValue(60)
+    tab.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
+    run_until(lambda: widget.model.libraries_loaded)
+    loaded = time.perf_counter()
+    gaps = np.diff(ticks) * 1e3
+    print(
+        f"Train tab first shown: torch and MONAI loaded in the background in "
+        f"{loaded - loading:.1f} s; event loop gaps meanwhile: median {np.median(gaps):.0f} ms, "
+        f"max {gaps.max():.0f} ms (not a target: a one-time cost, before any training)"
+    )
+
+    ticks.clear()
+    run_until(lambda: len(ticks) >= 5)  # ticks before the click: a slow click counts as a gap
     start = time.perf_counter()
     tab.train()
     run_until(lambda: not tab.running)

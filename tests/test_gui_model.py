@@ -104,9 +104,11 @@ def test_bad_models_are_notifications(model_tab, qtbot, tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not torchscript")
     tab.add_model_file(str(tmp_path / "junk.pt"))
     with notification_manager:
-        assert not tab.run()
+        assert tab.run()  # the model opens in the worker
+        qtbot.waitUntil(lambda: not tab.running, timeout=30000)
     messages = [n.message for n in notification_manager.records]
     assert any("not a TorchScript file" in m for m in messages)
+    assert tab.run_button.isEnabled()
     wrong = tmp_path / "four.pt"
     torch.jit.script(Thresholds(4)).save(str(wrong))
     tab.add_model_file(str(wrong))
@@ -117,7 +119,8 @@ def test_bad_models_are_notifications(model_tab, qtbot, tmp_path):
     if not torch.cuda.is_available():
         tab.model_combo.setCurrentText("bundled")
         tab.device_combo.setCurrentText("cuda")
-        assert not tab.run()
+        assert tab.run()
+        qtbot.waitUntil(lambda: not tab.running, timeout=30000)
         messages = [n.message for n in notification_manager.records]
         assert any("CUDA was requested but no GPU" in m for m in messages)
 

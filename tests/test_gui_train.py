@@ -49,8 +49,9 @@ def dice(truth: np.ndarray, predicted: np.ndarray) -> float:
     return 2 * np.sum(truth & predicted) / (truth.sum() + predicted.sum())
 
 
-def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_tab):
+def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_tab, qtbot):
     _viewer, widget, tab = opened_tab
+    qtbot.waitUntil(lambda: widget.model.libraries_loaded, timeout=60000)  # tab shown: loaded
     names = widget.session.dataset.names
     roles = dict(zip(names, tab.roles, strict=True))
     assert roles["volume_000"] == "validate"
@@ -69,7 +70,7 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
 
     widget.session.show(widget.session.dataset, 0)
     viewer.layers["cell"].data_setitem(np.nonzero(np.ones((20, 20), bool)), 1)  # an edit
-    _model, train, _validation, _device = tab._inputs()
+    _opener, train, _validation = tab._inputs()
     snapshot = train[0]()
     np.testing.assert_array_equal(snapshot.masks, widget.session.sample.masks)
     assert not np.shares_memory(snapshot.masks, widget.session.sample.masks)
@@ -163,5 +164,7 @@ def test_bad_settings_are_notifications(train_tab, qtbot):
         assert any("volume_000: a 3D sample" in m for m in messages())
         if not torch.cuda.is_available():
             tab.device_combo.setCurrentText("cuda")
-            assert not tab.train()
+            assert tab.train()  # checked in the worker, where torch is imported
+            wait(qtbot, tab)
             assert any("CUDA was requested but no GPU" in m for m in messages())
+            assert tab.status.text().startswith("Stopped: CUDA was requested")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from napari.qt.threading import thread_worker
@@ -29,6 +30,7 @@ from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import ERROR_COLORS
 from segviewer.core.errors import SegviewerError
 from segviewer.core.evaluation import channel_axis_of
+from segviewer.core.finetune import load_libraries
 from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.models import LoadedModel
 from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
@@ -65,8 +67,18 @@ class ModelPanel(QWidget):
         self._worker = None
         self._stop = threading.Event()
         self._bar = None
+        self._libraries = None  # the worker that imports torch and MONAI
+        self.libraries_loaded = False
         self._build()
         self.predictions.changed.connect(self.refresh)
+
+    def load_libraries(self) -> None:
+        """Import torch and MONAI in a worker, once, ahead of the first run (~5 s): the
+        Model and Train tabs call this when first shown, so a run starts without a pause."""
+        if self._libraries is None:
+            self._libraries = _load_libraries()
+            self._libraries.finished.connect(lambda: setattr(self, "libraries_loaded", True))
+            self._libraries.start()
 
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -161,11 +173,14 @@ class ModelPanel(QWidget):
         """The models in the list (not the "open a file" entry)."""
         return [self.model_combo.itemText(i) for i in range(self.model_combo.count() - 1)]
 
-    def open(self, name: str, classes: list[str]) -> LoadedModel:
-        """The model ``name`` of the list, for ``classes`` (raises SegviewerError)."""
+    def opener(self, name: str, classes: list[str]) -> Callable[[], LoadedModel]:
+        """A function that opens the model ``name`` of the list, for ``classes`` (it raises
+        SegviewerError). Call it in a worker: a first open imports MONAI (~2 s)."""
         if name in self.loaded:
-            return self.loaded[name]
-        return open_model(self.model_files.get(name, name), classes)
+            model = self.loaded[name]
+            return lambda: model
+        spec = self.model_files.get(name, name)
+        return lambda: open_model(spec, classes)
 
     def run(self) -> bool:
         """Predict the shown sample (or every sample) in a worker thread; False if refused."""
@@ -173,22 +188,15 @@ class ModelPanel(QWidget):
         if dataset is None or self._worker is not None:
             return False
         name = self.model_combo.currentText()
-        try:
-            device = choose_device(self.device_combo.currentText())
-            classes = ["background", *session.sample.class_names]
-            model = self.open(name, classes)
-        except SegviewerError as error:
-            show_error(str(error))
-            return False
-        self.predictions.start(name, model.info.classes)
-        self.predictions.prepare_layers()
+        opener = self.opener(name, ["background", *session.sample.class_names])
         indices = list(range(len(dataset))) if self.scope_combo.currentIndex() else [session.index]
         # images of samples in memory are read here; the others are read by the worker
         images = {i: dataset.sample(i) for i in indices if dataset.is_modified(i)}
         images[session.index] = session.sample
         self._stop.clear()
-        worker = _predict(dataset, indices, images, model, device, self._stop)
-        worker.yielded.connect(lambda result: self._on_result(dataset, *result))
+        device = self.device_combo.currentText()
+        worker = _predict(dataset, indices, images, opener, device, self._stop)
+        worker.yielded.connect(lambda item: self._on_yielded(name, dataset, item))
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -207,6 +215,14 @@ class ModelPanel(QWidget):
     @property
     def running(self) -> bool:
         return self._worker is not None
+
+    def _on_yielded(self, name: str, dataset, item) -> None:
+        """The opened model first (its classes name the prediction layers), then results."""
+        if isinstance(item, LoadedModel):
+            self.predictions.start(name, item.info.classes)
+            self.predictions.prepare_layers()
+        else:
+            self._on_result(dataset, *item)
 
     def _on_result(self, dataset, index: int, labels, errors, scores, probabilities) -> None:
         self.predictions.add(dataset, index, labels, errors, scores, probabilities)
@@ -295,9 +311,21 @@ class ModelPanel(QWidget):
 
 
 @thread_worker
-def _predict(dataset, indices, images, model, device, stop: threading.Event):
-    """Yield ``(index, labels)`` per sample; return None when all are done, CANCELLED when
-    ``stop`` was set, or the message of what went wrong."""
+def _load_libraries() -> None:
+    load_libraries()
+
+
+@thread_worker
+def _predict(dataset, indices, images, opener, device: str, stop: threading.Event):
+    """Yield the model ``opener`` opens, then ``(index, labels, errors, scores,
+    probabilities)`` per sample; return None when all are done, CANCELLED when ``stop`` was
+    set, or the message of what went wrong."""
+    try:
+        device = choose_device(device)
+        model = opener()
+    except SegviewerError as error:
+        return str(error)
+    yield model
     for index in indices:
         try:
             sample = images.get(index) or dataset.refs[index].load()

@@ -28,6 +28,9 @@ from segviewer.core.scores import Scores, error_map, score_sample
 MODES = ("side by side", "overlay", "error map")
 GAP = 0.04  # space between the side-by-side panels, as a fraction of the image width
 VIEW_ROLE_OF = ("view", "prediction", "view", "errors")  # of the four view layers, in order
+# A 1 ms timer, not 0: Qt runs a chain of zero-timers back to back, before its other timers
+# and events get their turn, so the steps would still block the window together.
+NEXT_TURN_MS = 1
 
 
 class Predictions:
@@ -48,6 +51,7 @@ class Predictions:
         self.mode = MODES[0]
         self._layers: dict[str, Layer] = {}  # made once by prepare_layers
         self._steps: list = []  # layer updates still to run, one per event-loop turn
+        self._adding: list[Layer] = []  # view layers still to add, one per event-loop turn
         session.sample_changed.connect(self.show_layers)
         session.edited.connect(self._on_edited)
 
@@ -128,10 +132,11 @@ class Predictions:
         return [layer for layer in self._layers.values() if layer in self.session.viewer.layers]
 
     def prepare_layers(self) -> None:
-        """Create the four view layers once. napari's add_layer costs ~0.2 s each, so they
-        are made before a run starts; results then only replace their data (~15 ms)."""
-        sample = self.session.sample
-        if sample is None or len(self.view_layers()) == 4:
+        """Create the four view layers once, hidden, one per event-loop turn: napari's
+        add_layer costs 70-170 ms each at 2048² (under Xvfb), so the window never waits for
+        all four at once. Results then only replace their data (~15 ms)."""
+        sample, viewer = self.session.sample, self.session.viewer
+        if sample is None or self._adding or len(self.view_layers()) == 4:
             return
         empty = np.zeros(sample.spatial_shape, np.uint8)
         self._layers = {
@@ -143,8 +148,16 @@ class Predictions:
         for role, layer in zip(VIEW_ROLE_OF, self._layers.values(), strict=True):
             layer.metadata[META_KEY] = {"role": role}
             layer.visible = False
-            self.session.viewer.add_layer(layer)
-        self.show_layers()
+        self._adding = list(self._layers.values())
+
+        def add_next() -> None:
+            viewer.add_layer(self._adding.pop(0))
+            if self._adding:
+                QTimer.singleShot(NEXT_TURN_MS, add_next)
+            else:
+                self.show_layers(stepwise=True)
+
+        add_next()
 
     def show_layers(self, stepwise: bool = False) -> None:
         """Show the shown sample's prediction, if it has one, in the current mode.
@@ -161,14 +174,14 @@ class Predictions:
         def run_next() -> None:
             if steps and self._steps is steps:
                 steps.pop(0)()
-                QTimer.singleShot(0, run_next)
+                QTimer.singleShot(NEXT_TURN_MS, run_next)
 
         run_next()
 
     @property
     def updating(self) -> bool:
         """True while a stepwise update of the layers is still going on."""
-        return bool(self._steps)
+        return bool(self._steps or self._adding)
 
     def _layer_steps(self) -> list:
         """The updates that show the current prediction, as separate small steps."""

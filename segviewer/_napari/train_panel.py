@@ -61,6 +61,7 @@ HELP = (
 class _Events(QObject):
     """Signals the training thread sends to the panel (queued to the GUI thread)."""
 
+    opened = Signal(object)  # the classes of the opened model
     step = Signal(int, int, float)  # run, step, loss
     validated = Signal(int, int, object)  # run, step, per-class Dice
 
@@ -80,6 +81,7 @@ class TrainPanel(QWidget):
         self._stop = threading.Event()
         self._bar = None
         self._events = _Events()
+        self._events.opened.connect(self._on_opened)
         self._events.step.connect(self._on_step)
         self._events.validated.connect(self._on_validated)
         self._labels: list[str] = []
@@ -272,15 +274,18 @@ class TrainPanel(QWidget):
         )
 
     def _inputs(self):
-        """(start model, training loaders, validation loaders, device); raises SegviewerError."""
+        """(opener of the start model, training loaders, validation loaders)."""
         session, dataset = self.session, self.session.dataset
-        device = choose_device(self.device_combo.currentText())
         name = self.start_combo.currentText()
-        model = self.models.open(name, ["background", *session.sample.class_names])
-        if self.scratch_check.isChecked():
-            model = untrained_copy(model)
-        elif name in self.models.loaded:  # training changes a model in place: use a copy
-            model = copy.deepcopy(model)
+        open_model = self.models.opener(name, ["background", *session.sample.class_names])
+        in_memory, scratch = name in self.models.loaded, self.scratch_check.isChecked()
+
+        def opener() -> LoadedModel:  # runs in the worker; training changes a model in place
+            model = open_model()
+            if scratch:
+                return untrained_copy(model)
+            return copy.deepcopy(model) if in_memory else model
+
         loaders = {}
         for index, role in enumerate(self.roles):
             if role == "skip":
@@ -297,7 +302,7 @@ class TrainPanel(QWidget):
                 loaders[index] = dataset.refs[index].load
         train = [loaders[i] for i, r in enumerate(self.roles) if r == "train"]
         validation = [loaders[i] for i, r in enumerate(self.roles) if r == "validate"]
-        return model, train, validation, device
+        return opener, train, validation
 
     # -- running ------------------------------------------------------------------------------
     @property
@@ -317,10 +322,10 @@ class TrainPanel(QWidget):
             return False
         try:
             base = self.settings()
-            model, train, validation, device = self._inputs()
         except SegviewerError as error:
             show_error(str(error))
             return False
+        opener, train, validation = self._inputs()
         if compare:
             runs = [
                 dataclasses.replace(base, loss=loss, weights=weights)
@@ -334,13 +339,14 @@ class TrainPanel(QWidget):
         self._labels = [run_label(run) for run in runs]
         self._losses = [[] for _ in runs]
         self._validation = [[] for _ in runs]
-        self._classes = list(model.info.classes)
+        self._classes = []  # the model's, once the worker has opened it
         self.chart.clear()
         self._stop.clear()
+        device = self.device_combo.currentText()
         worker = _fine_tune(
-            model, train, validation, runs, device, self._stop, self._events, compare
+            opener, train, validation, runs, device, self._stop, self._events, compare
         )
-        worker.returned.connect(lambda outcome: self._on_returned(model, runs, compare, outcome))
+        worker.returned.connect(lambda outcome: self._on_returned(runs, compare, *outcome))
         worker.finished.connect(self._on_finished)
         self._worker = worker
         what = "Comparing losses" if compare else f"Fine-tuning ({self._labels[0]})"
@@ -363,6 +369,9 @@ class TrainPanel(QWidget):
         if not self._redraw.isActive():
             self._redraw.start()
 
+    def _on_opened(self, classes: list) -> None:
+        self._classes = list(classes)
+
     def _on_validated(self, run: int, step: int, dice: list) -> None:
         self._validation[run].append((step, dice))
         if not self._redraw.isActive():
@@ -380,8 +389,9 @@ class TrainPanel(QWidget):
             self._labels, self._losses, self._validation, self._classes, current=run
         )
 
-    def _on_returned(self, model, runs, compare: bool, outcome) -> None:
-        """``outcome``: the results, or the message of what went wrong."""
+    def _on_returned(self, runs, compare: bool, model, outcome) -> None:
+        """``model``: the trained model (None if it did not open); ``outcome``: the results,
+        or the message of what went wrong."""
         if isinstance(outcome, str):
             show_error(outcome)
             self.status.setText(f"Stopped: {outcome}")
@@ -475,13 +485,18 @@ class TrainPanel(QWidget):
 
 
 @thread_worker
-def _fine_tune(model, train, validation, runs, device, stop, events: _Events, compare: bool):
-    """Return one FinetuneResult per run, or the message of what went wrong."""
+def _fine_tune(opener, train, validation, runs, device: str, stop, events: _Events, compare):
+    """Return ``(model, results)``: the model ``opener`` opened, trained (None if it did not
+    open), and one FinetuneResult per run, or the message of what went wrong."""
+    model = None
     try:
+        device = choose_device(device)
+        model = opener()
+        events.opened.emit(model.info.classes)
         train_samples = [load() for load in train]
         validation_samples = [load() for load in validation]
         if compare:
-            return compare_losses(
+            results = compare_losses(
                 model,
                 train_samples,
                 validation_samples,
@@ -491,6 +506,7 @@ def _fine_tune(model, train, validation, runs, device, stop, events: _Events, co
                 stop.is_set,
                 events.validated.emit,
             )
+            return model, results
         result = finetune(
             model,
             train_samples,
@@ -501,6 +517,6 @@ def _fine_tune(model, train, validation, runs, device, stop, events: _Events, co
             stop.is_set,
             lambda step, dice: events.validated.emit(0, step, dice),
         )
-        return [result]
+        return model, [result]
     except SegviewerError as error:
-        return str(error)
+        return model, str(error)

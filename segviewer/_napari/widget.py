@@ -260,6 +260,8 @@ class SegViewerWidget(QWidget):
             policy = QSizePolicy.Preferred if page == index else QSizePolicy.Ignored
             self.tabs.widget(page).setSizePolicy(policy, policy)
         self.tabs.adjustSize()
+        if self.tabs.widget(index) in (self.model, self.training):
+            self.model.load_libraries()
         self._refresh_tab()
 
     def _refresh_tab(self) -> None:

@@ -233,6 +233,22 @@ def finetune(
     return result
 
 
+def load_libraries() -> None:
+    """Import what predicting and training need, by one training step of a tiny network:
+    torch, MONAI, and what torch imports at an optimizer's first step (torch._dynamo, sympy),
+    ~5 s on 2 CPU cores the first time. A GUI calls it in a worker ahead of the first run:
+    while a thread imports, the GUI thread waits for Python's GIL up to ~0.3 s at a time."""
+    import monai.networks.nets  # noqa: F401  (the bundled model's architecture)
+    import safetensors.torch  # noqa: F401  (model files)
+    import torch
+
+    network = torch.nn.Conv2d(1, 2, 1)
+    optimizer = torch.optim.Adam(network.parameters())
+    target = torch.zeros((1, 1, 4, 4), dtype=torch.long)
+    make_loss(LossSettings("dicece"))(network(torch.zeros((1, 1, 4, 4))), target).backward()
+    optimizer.step()
+
+
 def untrained_copy(model: LoadedModel, seed: int = 0) -> LoadedModel:
     """A new network of ``model``'s architecture with fresh random weights."""
     import torch
