@@ -21,7 +21,7 @@ def main() -> None:
     viewer = open_demo_viewer()
     viewer.window._qt_window.resize(1500, 1000)
     settle()
-    widget = viewer.window._dock_widgets["SegViewer (segviewer)"].widget()
+    widget = viewer.window.dock_widgets["SegViewer (segviewer)"]
     viewer.reset_view()
     settle()
     viewer.screenshot(path=str(RESOURCES / "segviewer-window.png"), canvas_only=False, flash=False)
@@ -58,7 +58,7 @@ def main() -> None:
     widget.tabs.setCurrentWidget(widget.model)
     widget.model.scope_combo.setCurrentIndex(1)  # whole dataset
     widget.model.run()
-    while widget.model.running:
+    while widget.model.running or widget.model.predictions.updating:
         settle()
     widget.model.sort_worst_first()
     widget.show_sample(3)
@@ -67,6 +67,24 @@ def main() -> None:
     settle()
     shot = RESOURCES / "model-side-by-side.png"
     viewer.screenshot(path=str(shot), canvas_only=False, flash=False)
+
+    resolving = widget.resolving  # conflicts to spot (the rare class), then fine-tune
+    widget.tabs.setCurrentWidget(resolving)
+    resolving.rule_combo.setCurrentText("priority")
+    resolving.priority_list.insertItem(0, resolving.priority_list.takeItem(1))
+    resolving.scope_combo.setCurrentIndex(1)
+    resolving.apply()
+    training = widget.training
+    widget.tabs.setCurrentWidget(training)
+    training.steps.setValue(100)
+    training.train()
+    while training.running:
+        settle()
+    settle()
+    top = training.mapTo(scroll.parent().parent(), training.rect().topLeft()).y()
+    scroll.setValue(scroll.value() + top + 120)  # the settings' lower half, samples and chart
+    settle()
+    viewer.screenshot(path=str(RESOURCES / "train-tab.png"), canvas_only=False, flash=False)
     viewer.close()
 
 
