@@ -5,6 +5,7 @@ import pytest
 import torch
 from napari.utils.notifications import notification_manager
 from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QPushButton
 from test_gui import panel, wait_for_summaries  # noqa: F401
 
 from segviewer.core.finetune import best_dice
@@ -31,9 +32,9 @@ def train_tab(opened_tab):
     tab.steps.setValue(4)
     tab.batch.setValue(2)
     tab.patch.setValue(64)
-    tab.set_role(range(len(widget.session.dataset)), "skip")
-    tab.set_role([0, 1], "train")
-    tab.set_role([2], "validate")
+    tab.samples.set_role(range(len(widget.session.dataset)), "skip")
+    tab.samples.set_role([0, 1], "train")
+    tab.samples.set_role([2], "validate")
     return viewer, widget, tab
 
 
@@ -53,11 +54,16 @@ def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_t
     _viewer, widget, tab = opened_tab
     qtbot.waitUntil(lambda: widget.model.libraries_loaded, timeout=60000)  # tab shown: loaded
     names = widget.session.dataset.names
-    roles = dict(zip(names, tab.roles, strict=True))
+    roles = dict(zip(names, tab.samples.roles, strict=True))
     assert roles["volume_000"] == "validate"
     assert list(roles.values()).count("train") == 6  # 8 2D samples, 25 % validate
-    assert tab.sample_table.item(names.index("volume_000"), 1).text() == "validate"
+    assert tab.samples.table.item(names.index("volume_000"), 1).text() == "validate"
     assert tab.start_combo.currentText() == "bundled"
+    tab.samples.table.selectRow(3)  # a row, then a role button
+    leave_out = [b for b in tab.samples.findChildren(QPushButton) if b.text() == "Leave out"]
+    leave_out[0].click()
+    assert tab.samples.roles[3] == "skip" and tab.samples.table.item(3, 1).text() == "skip"
+    assert 3 not in tab.samples.indices("train") + tab.samples.indices("validate")
 
 
 def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot, tmp_path):
@@ -153,12 +159,12 @@ def test_bad_settings_are_notifications(train_tab, qtbot):
         assert not tab.train()
         assert any("learning rate 'fast': expected a positive number" in m for m in messages())
         tab.lr.setText("0.001")
-        tab.set_role([2], "skip")
+        tab.samples.set_role([2], "skip")
         assert tab.train()
         wait(qtbot, tab)
         assert any("got 2 to train on and 0 to validate on" in m for m in messages())
-        tab.set_role([8], "train")  # the volume
-        tab.set_role([2], "validate")
+        tab.samples.set_role([8], "train")  # the volume
+        tab.samples.set_role([2], "validate")
         assert tab.train()
         wait(qtbot, tab)
         assert any("volume_000: a 3D sample" in m for m in messages())

@@ -22,15 +22,14 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from segviewer._napari.compare_section import CompareSection
 from segviewer._napari.model_panel import ModelPanel
+from segviewer._napari.sample_roles import SampleRoles
 from segviewer._napari.session import ViewerSession
-from segviewer._napari.tables import make_table, set_cell
 from segviewer._napari.train_chart import TrainingChart
 from segviewer.core.errors import SegviewerError
 from segviewer.core.finetune import (
@@ -40,7 +39,6 @@ from segviewer.core.finetune import (
     compare_losses,
     finetune,
     run_label,
-    split,
     training_record,
     untrained_copy,
 )
@@ -49,8 +47,6 @@ from segviewer.core.losses import LOSSES, LossSettings
 from segviewer.core.models import LoadedModel, save_model
 from segviewer.core.weights import SCHEMES
 
-ROLES = {"train": "#8fd18f", "validate": "#8fb8ff", "skip": "#909090"}
-ROLE_BUTTONS = {"train": "Use to train", "validate": "Use to validate", "skip": "Leave out"}
 HELP = (
     "Labels are the current masks, edits included. Training draws random patches from the "
     "training samples; every 50 steps the validation samples are predicted and scored, and "
@@ -70,9 +66,6 @@ class TrainPanel(QWidget):
     def __init__(self, session: ViewerSession, models: ModelPanel):
         super().__init__()
         self.session, self.models = session, models
-        self.roles: list[str] = []  # per sample of the current dataset
-        self._roles_of = None  # the dataset the roles belong to
-        self.shape_of = lambda index: None  # a sample's shape if known (set by the widget)
         self.show_model_tab = lambda: None  # set by the widget
         self.tuned: tuple[str, LoadedModel] | None = None  # the last fine-tuned model
         self.result: FinetuneResult | None = None  # how its training went
@@ -145,20 +138,8 @@ class TrainPanel(QWidget):
         layout.addLayout(form)
         self._show_loss_options("dicece")
 
-        layout.addWidget(QLabel("<b>Samples</b>: select rows, then give them a role"))
-        self.sample_table = make_table(["Sample", "Role"])
-        self.sample_table.setSelectionBehavior(QTableWidget.SelectRows)
-        self.sample_table.setMinimumHeight(120)
-        layout.addWidget(self.sample_table)
-        roles = QHBoxLayout()
-        for role, text in ROLE_BUTTONS.items():
-            button = QPushButton(text, toolTip=f"The selected samples: {role}")
-            button.clicked.connect(lambda _=False, r=role: self.set_role(self._selected(), r))
-            roles.addWidget(button)
-        default = QPushButton("Default split", toolTip="A seeded 75/25 split of the 2D samples")
-        default.clicked.connect(self.default_split)
-        roles.addWidget(default)
-        layout.addLayout(roles)
+        self.samples = SampleRoles()
+        layout.addWidget(self.samples)
 
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Fine-tune")
@@ -205,43 +186,7 @@ class TrainPanel(QWidget):
             self.start_combo.addItems(names)
             if current in names:
                 self.start_combo.setCurrentText(current)
-        dataset = self.session.dataset
-        if dataset is not None and dataset is not self._roles_of:
-            self._roles_of = dataset
-            self.default_split()
-
-    def default_split(self) -> None:
-        """A seeded split of the samples not known to be 3D; 3D samples validate."""
-        dataset = self.session.dataset
-        if dataset is None:
-            return
-        flat = [i for i in range(len(dataset)) if len(self.shape_of(i) or (0, 0)) == 2]
-        self.roles = ["validate"] * len(dataset)
-        try:
-            train, _ = split(flat, FinetuneSettings.validation_fraction, FinetuneSettings.seed)
-        except SegviewerError:
-            train = flat
-        for index in train:
-            self.roles[index] = "train"
-        self._fill_samples()
-
-    def set_role(self, indices: list[int], role: str) -> None:
-        for index in indices:
-            self.roles[index] = role
-        self._fill_samples()
-
-    def _selected(self) -> list[int]:
-        return sorted({index.row() for index in self.sample_table.selectedIndexes()})
-
-    def _fill_samples(self) -> None:
-        names = self.session.dataset.names
-        table = self.sample_table
-        table.setRowCount(len(names))
-        for row, (name, role) in enumerate(zip(names, self.roles, strict=True)):
-            set_cell(table, row, 0, name)
-            set_cell(table, row, 1, role, color=ROLES[role])
-        counts = {role: self.roles.count(role) for role in ROLES}
-        table.setToolTip(", ".join(f"{n} {role}" for role, n in counts.items()))
+        self.samples.show_dataset(self.session.dataset)
 
     # -- settings -----------------------------------------------------------------------------
     def loss_settings(self) -> LossSettings:
@@ -287,7 +232,7 @@ class TrainPanel(QWidget):
             return copy.deepcopy(model) if in_memory else model
 
         loaders = {}
-        for index, role in enumerate(self.roles):
+        for index, role in enumerate(self.samples.roles):
             if role == "skip":
                 continue
             if index == session.index or dataset.is_modified(index):  # a snapshot of the edits
@@ -300,8 +245,8 @@ class TrainPanel(QWidget):
                 loaders[index] = lambda s=snapshot: s
             else:
                 loaders[index] = dataset.refs[index].load
-        train = [loaders[i] for i, r in enumerate(self.roles) if r == "train"]
-        validation = [loaders[i] for i, r in enumerate(self.roles) if r == "validate"]
+        train = [loaders[i] for i in self.samples.indices("train")]
+        validation = [loaders[i] for i in self.samples.indices("validate")]
         return opener, train, validation
 
     # -- running ------------------------------------------------------------------------------

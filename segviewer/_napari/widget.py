@@ -136,7 +136,7 @@ class SegViewerWidget(QWidget):
         self.resolving.probabilities_of = self.model.predictions.probabilities_of
         self.training = TrainPanel(self.session, self.model)
         self.tabs.addTab(self.training, "Train")
-        self.training.shape_of = self._shape_of
+        self.training.samples.shape_of = self._shape_of
         self.training.show_model_tab = lambda: self.tabs.setCurrentWidget(self.model)
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
