@@ -92,6 +92,7 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
     assert model.info.training["conflicts"] == "ignore"
     assert model.info.training["train"] == ["sample_000", "sample_001"]
 
+    qtbot.wait(tab._redraw.interval() + 100)  # no late chart redraw replaces the message
     validation = widget.session.dataset.sample(2)  # the Dice shown = a numpy Dice
     labels = labels_of(predict(model, validation.image, None))
     expected = [dice(m > 0, labels == c + 1) for c, m in enumerate(validation.masks)]

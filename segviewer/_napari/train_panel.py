@@ -337,6 +337,7 @@ class TrainPanel(QWidget):
     def _on_returned(self, runs, compare: bool, model, outcome) -> None:
         """``model``: the trained model (None if it did not open); ``outcome``: the results,
         or the message of what went wrong."""
+        self._redraw.stop()  # a pending redraw would overwrite the final message
         if isinstance(outcome, str):
             show_error(outcome)
             self.status.setText(f"Stopped: {outcome}")
