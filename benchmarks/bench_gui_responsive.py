@@ -14,8 +14,8 @@ import time
 
 import napari
 import numpy as np
+from bench_gui_train import run_until  # the benchmarks run as scripts, side by side
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QApplication
 
 from segviewer.core.sample import Dataset
 from segviewer.core.synthetic import make_sample
@@ -29,23 +29,17 @@ def main() -> int:
     sample = make_sample(np.random.default_rng(8), (2048, 2048), "big")
     widget.session.add_dataset(Dataset.from_samples("big", [sample]))
     widget.tabs.setCurrentWidget(widget.model)  # starts importing torch and MONAI
-    while not widget.model.libraries_loaded:
-        QApplication.processEvents()
-        time.sleep(0.002)
+    run_until(lambda: widget.model.libraries_loaded)
     shown: list[float] = []  # when the result reached the panel
     add = widget.model.predictions.add
     widget.model.predictions.add = lambda *a, **k: (shown.append(time.perf_counter()), add(*a, **k))
     ticks: list[float] = []
     timer = QTimer(interval=10, timeout=lambda: ticks.append(time.perf_counter()))
     timer.start()
-    while len(ticks) < 5:  # ticks before the click: a slow click counts as a gap
-        QApplication.processEvents()
-        time.sleep(0.002)
+    run_until(lambda: len(ticks) >= 5)  # ticks before the click: a slow click counts as a gap
     start = time.perf_counter()
     widget.model.run()
-    while widget.model.running:
-        QApplication.processEvents()
-        time.sleep(0.002)
+    run_until(lambda: not widget.model.running)
     elapsed = time.perf_counter() - start
     timer.stop()
     gaps = np.diff(ticks) * 1e3

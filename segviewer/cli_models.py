@@ -59,13 +59,15 @@ DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:invers
 
 
 def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
+    from segviewer.core.finetune import CONFLICT_CHOICES
+
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
     parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
     parser.add_argument("--batch", type=int, default=8, help="patches per step (default: 8)")
     parser.add_argument("--patch", type=int, default=128, help="patch side in px (default: 128)")
     parser.add_argument(
         "--conflicts",
-        choices=["refuse", "ignore"],
+        choices=CONFLICT_CHOICES,
         default="refuse",
         help="unresolved conflict pixels: refuse the data, or leave them out of the loss",
     )
@@ -148,7 +150,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finetune_inputs(args: argparse.Namespace, loss):
+def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     """(model, training samples, validation samples, base settings) or an exit status."""
     from segviewer.cli import _fail
     from segviewer.core.finetune import FinetuneSettings, check_patch, split, training_labels
@@ -158,10 +160,10 @@ def _finetune_inputs(args: argparse.Namespace, loss):
     dataset, model = _open(args)
     if model.info.architecture.get("name") != "BasicUNet":
         return _fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
+    patch = (args.patch, args.patch)
     settings = FinetuneSettings(
-        loss, args.weights, args.steps, args.lr, args.batch, (args.patch, args.patch), args.seed
+        loss, weights, args.steps, args.lr, args.batch, patch, args.seed, conflicts=args.conflicts
     )
-    settings.conflicts = args.conflicts
     flat = [sample for sample in dataset if len(sample.spatial_shape) == 2]
     if len(flat) < len(dataset):
         print(f"segviewer: {len(dataset) - len(flat)} 3D sample(s) left out", file=sys.stderr)
@@ -172,12 +174,6 @@ def _finetune_inputs(args: argparse.Namespace, loss):
     return model, train, validation, settings
 
 
-def _dice_line(classes, dice) -> str:
-    return ", ".join(
-        f"{name} {'–' if d is None else f'{d:.3f}'}" for name, d in zip(classes, dice, strict=True)
-    )
-
-
 def cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -185,6 +181,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from segviewer.core.finetune import best_dice, finetune, training_record
     from segviewer.core.losses import LOSSES, LossSettings
     from segviewer.core.models import save_model
+    from segviewer.core.scores import score_line
 
     if args.loss not in LOSSES:
         return _fail(f"unknown loss {args.loss!r}; expected one of: {', '.join(LOSSES)}")
@@ -193,7 +190,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     loss = LossSettings(
         args.loss, not args.no_background_dice, args.lambda_dice, args.lambda_ce, args.gamma
     )
-    inputs = _finetune_inputs(args, loss)
+    inputs = _finetune_inputs(args, loss, args.weights)
     if isinstance(inputs, int):
         return inputs
     model, train, validation, settings = inputs
@@ -216,7 +213,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     info.training = training_record(settings, result, args.model)
     info.scores = {"validation_dice": dict(zip(info.classes, dice, strict=True))}
     save_model(args.out, model.network, info)
-    print(f"validation Dice (best, step {result.best_step}): {_dice_line(info.classes, dice)}")
+    print(f"validation Dice (best, step {result.best_step}): {score_line(info.classes, dice)}")
     print(f"wrote {args.out}")
     return 0
 
@@ -232,9 +229,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         untrained_copy,
     )
     from segviewer.core.losses import LossSettings
+    from segviewer.core.scores import format_score
 
-    args.weights = "uniform"
-    inputs = _finetune_inputs(args, LossSettings())
+    inputs = _finetune_inputs(args, LossSettings(), "uniform")  # each run sets its own
     if isinstance(inputs, int):
         return inputs
     model, train, validation, base = inputs
@@ -275,7 +272,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rows = [
         [
             run["run"],
-            *("–" if d is None else f"{d:.3f}" for d in run["dice"]),
+            *(format_score(d) for d in run["dice"]),
             f"{run['best_step']}",
         ]
         for run in report["runs"]
@@ -286,14 +283,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _table(report: dict) -> str:
-    def cell(value) -> str:
-        return "–" if value is None else f"{value:.3f}"
+    from segviewer.core.scores import format_score
 
     lines = [f"{'class':<12} {'dice':>6} {'iou':>6} {'precision':>9} {'recall':>6}"]
     for c, name in enumerate(report["classes"]):
         lines.append(
-            f"{name:<12} {cell(report['dice'][c]):>6} {cell(report['iou'][c]):>6} "
-            f"{cell(report['precision'][c]):>9} {cell(report['recall'][c]):>6}"
+            f"{name:<12} {format_score(report['dice'][c]):>6} {format_score(report['iou'][c]):>6} "
+            f"{format_score(report['precision'][c]):>9} {format_score(report['recall'][c]):>6}"
         )
     worst = sorted(
         report["per_sample"],

@@ -17,6 +17,7 @@ from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer._napari.train_chart import CompareChart
 from segviewer.core.finetune import FinetuneResult, FinetuneSettings, best_dice, run_label
 from segviewer.core.losses import LossSettings
+from segviewer.core.scores import format_score
 
 PRESETS = (  # (loss, weights, checked by default)
     ("dice", "uniform", True),
@@ -90,8 +91,7 @@ class CompareSection(QWidget):
                 best = value is not None and value == max(
                     d[column - 1] for d in rows if d[column - 1] is not None
                 )
-                text = "–" if value is None else f"{value:.3f}"
-                set_cell(table, row, column, text, numeric=True, bold=best)
+                set_cell(table, row, column, format_score(value), numeric=True, bold=best)
             set_cell(table, row, 1 + len(classes), str(result.best_step), numeric=True)
         table.show()
         fit_height(table)

@@ -34,22 +34,25 @@ from segviewer.core.finetune import load_libraries
 from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.models import LoadedModel
 from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
-from segviewer.core.scores import ERROR_NAMES, error_map, mean_scores, score_sample
+from segviewer.core.scores import (
+    ERROR_NAMES,
+    error_map,
+    format_score,
+    mean_scores,
+    score_line,
+    score_sample,
+)
 
 OPEN_FILE = "Open a model file…"
 CANCELLED = "cancelled"
 SCORES = ("dice", "iou", "precision", "recall")
 
 
-def _score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
 class ScoreItem(QTableWidgetItem):
     """A table cell that sorts by its number ("–", no score, sorts last)."""
 
     def __init__(self, value: float | None):
-        super().__init__(_score(value))
+        super().__init__(format_score(value))
         self.value = float("inf") if value is None else value
         self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
 
@@ -73,7 +76,7 @@ class ModelPanel(QWidget):
         self.predictions.changed.connect(self.refresh)
 
     def load_libraries(self) -> None:
-        """Import torch and MONAI in a worker, once, ahead of the first run (~5 s): the
+        """Import torch and MONAI in a worker, once, ahead of the first run (~3 s): the
         Model and Train tabs call this when first shown, so a run starts without a pause."""
         if self._libraries is None:
             self._libraries = _load_libraries()
@@ -269,7 +272,7 @@ class ModelPanel(QWidget):
         for row, name in enumerate(classes if scores else []):
             set_cell(table, row, 0, name)
             for column, key in enumerate(SCORES, start=1):
-                set_cell(table, row, column, _score(getattr(scores, key)[row]), numeric=True)
+                set_cell(table, row, column, format_score(getattr(scores, key)[row]), numeric=True)
         fit_height(table)
         confusion = self.confusion_table
         confusion.setColumnCount(1 + len(classes))
@@ -285,7 +288,7 @@ class ModelPanel(QWidget):
         total = mean_scores(per_sample)
         self.dataset_label.setText(
             f"{len(indices)} of {len(dataset)} samples predicted; mean Dice: "
-            + ", ".join(f"{n} {_score(d)}" for n, d in zip(classes, total.dice, strict=True))
+            + score_line(classes, total.dice)
         )
         table = self.dataset_table
         table.setSortingEnabled(False)

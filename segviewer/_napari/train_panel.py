@@ -45,6 +45,7 @@ from segviewer.core.finetune import (
 from segviewer.core.inference import choose_device
 from segviewer.core.losses import LOSSES, LossSettings
 from segviewer.core.models import LoadedModel, save_model
+from segviewer.core.scores import score_line
 from segviewer.core.weights import SCHEMES
 
 HELP = (
@@ -311,14 +312,17 @@ class TrainPanel(QWidget):
         self._losses[run].append(loss)
         if self._bar is not None:
             self._bar.update(1)
-        if not self._redraw.isActive():
-            self._redraw.start()
+        self._schedule_redraw()
 
     def _on_opened(self, classes: list) -> None:
         self._classes = list(classes)
 
     def _on_validated(self, run: int, step: int, dice: list) -> None:
         self._validation[run].append((step, dice))
+        self._schedule_redraw()
+
+    def _schedule_redraw(self) -> None:
+        """At most one chart redraw per 500 ms, however fast steps arrive."""
         if not self._redraw.isActive():
             self._redraw.start()
 
@@ -366,13 +370,9 @@ class TrainPanel(QWidget):
         self.models.add_model(name, model)
         self.tuned, self.result = (name, model), result
         self.refresh()
-        scores = ", ".join(
-            f"{c} {'–' if d is None else f'{d:.3f}'}"
-            for c, d in zip(info.classes, dice, strict=True)
-        )
         self.status.setText(
             f"<b>{name}</b> is in the model list. Validation Dice of the kept weights (step "
-            f"{result.best_step}): {scores}."
+            f"{result.best_step}): {score_line(info.classes, dice)}."
             + (" No step improved on the starting weights." if result.best_step == 0 else "")
             + (f" Stopped early: {result.stopped}." if result.stopped else "")
         )

@@ -236,7 +236,7 @@ def finetune(
 def load_libraries() -> None:
     """Import what predicting and training need, by one training step of a tiny network:
     torch, MONAI, and what torch imports at an optimizer's first step (torch._dynamo, sympy),
-    ~5 s on 2 CPU cores the first time. A GUI calls it in a worker ahead of the first run:
+    3-4 s on 2 CPU cores the first time. A GUI calls it in a worker ahead of the first run:
     while a thread imports, the GUI thread waits for Python's GIL up to ~0.3 s at a time."""
     import monai.networks.nets  # noqa: F401  (the bundled model's architecture)
     import safetensors.torch  # noqa: F401  (model files)

@@ -27,6 +27,16 @@ ERROR_NAMES = {
 }
 
 
+def format_score(value: float | None) -> str:
+    """A score as tables show it: three decimals, or "–" where it is undefined."""
+    return "–" if value is None else f"{value:.3f}"
+
+
+def score_line(classes: list[str], values: list) -> str:
+    """``background 0.998, cell 0.975, spot –``."""
+    return ", ".join(f"{c} {format_score(v)}" for c, v in zip(classes, values, strict=True))
+
+
 def truth_channels(masks: np.ndarray, ignore: np.ndarray | None = None) -> np.ndarray:
     """(K, *spatial) bool: background (pixels in no class, not ignored), then the classes."""
     masks = masks.astype(bool)
