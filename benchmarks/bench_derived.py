@@ -16,9 +16,9 @@ import time
 import numpy as np
 from napari.layers import Labels
 
-from segviewer.core.atoms import roll_back
-from segviewer.core.derived import DerivedLayers
-from segviewer.core.editing import PaintPolicy, apply_class_atom
+from segviewer.core.editing.atoms import roll_back
+from segviewer.core.editing.derived import DerivedLayers
+from segviewer.core.editing.strokes import PaintPolicy, apply_class_atom
 
 FULL_TARGET, STROKE_TARGET_MS = 2.0, 2.0
 

@@ -14,10 +14,10 @@ import time
 import numpy as np
 import torch
 
-from segviewer.core import finetune as tuning
-from segviewer.core.registry import open_model
-from segviewer.core.resolve import resolve_sample
-from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.editing.rules import resolve_sample
+from segviewer.core.model import finetune as tuning
+from segviewer.core.model.registry import open_model
 
 TARGET_S, WAIT_TARGET = 180.0, 0.10
 

@@ -17,8 +17,8 @@ import numpy as np
 from bench_gui_train import run_until  # the benchmarks run as scripts, side by side
 from qtpy.QtCore import QTimer
 
-from segviewer.core.sample import Dataset
-from segviewer.core.synthetic import make_sample
+from segviewer.core.data.sample import Dataset
+from segviewer.core.data.synthetic import make_sample
 
 TARGET_MS = 100.0
 

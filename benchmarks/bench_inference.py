@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from monai.inferers import sliding_window_inference
 
-from segviewer.core.inference import OVERLAP, predict
-from segviewer.core.registry import open_model
-from segviewer.core.synthetic import make_sample
+from segviewer.core.data.synthetic import make_sample
+from segviewer.core.model.inference import OVERLAP, predict
+from segviewer.core.model.registry import open_model
 
 
 def best(function, repeats: int = 2):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from segviewer.core.readers import open_dataset
+from segviewer.core.io.readers import open_dataset
 
 TIME_TARGET, MEMORY_TARGET = 1.3, 2.5
 

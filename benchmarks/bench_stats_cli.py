@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from segviewer.core.synthetic import make_sample
-from segviewer.core.writers import save_samples
+from segviewer.core.data.synthetic import make_sample
+from segviewer.core.io.writers import save_samples
 
 SPEEDUP_TARGET, SAMPLES, SIZE = 1.6, 1000, 512
 

@@ -17,9 +17,9 @@ import time
 import numpy as np
 from bench_derived import best, make_masks, strokes
 
-from segviewer.core.atoms import atom_region, roll_back
-from segviewer.core.editing import PaintPolicy, apply_class_atom
-from segviewer.core.stats import TallyTable, tally
+from segviewer.core.editing.atoms import atom_region, roll_back
+from segviewer.core.editing.strokes import PaintPolicy, apply_class_atom
+from segviewer.core.stats.classes import TallyTable, tally
 
 TARGET_MS = 1.0
 SAMPLES = 8  # the shown sample plus seven others in the dataset table

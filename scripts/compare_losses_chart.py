@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 
 from segviewer._napari.chart_style import BACKDROP
 from segviewer._napari.train_chart import draw_comparison
-from segviewer.core.finetune import (
+from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.model.finetune import (
     FinetuneSettings,
     best_dice,
     compare_losses,
@@ -25,8 +26,7 @@ from segviewer.core.finetune import (
     split,
     untrained_copy,
 )
-from segviewer.core.registry import open_model
-from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.model.registry import open_model
 
 RUNS = ("dice", "dice:inverse_frequency", "ce", "ce:inverse_frequency", "dicece",
         "dicece:inverse_frequency")  # fmt: skip

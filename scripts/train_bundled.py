@@ -21,16 +21,16 @@ import numpy as np
 import torch
 from monai.losses import DiceCELoss
 
-from segviewer.core.finetune import patches, training_labels, validation_dice
-from segviewer.core.models import (
+from segviewer.core.data.synthetic import CLASS_NAMES, make_dataset_samples
+from segviewer.core.editing.rules import resolve_sample
+from segviewer.core.model.files import (
     LoadedModel,
     ModelInfo,
     build_network,
     normalize_image,
     save_model,
 )
-from segviewer.core.resolve import resolve_sample
-from segviewer.core.synthetic import CLASS_NAMES, make_dataset_samples
+from segviewer.core.model.finetune import patches, training_labels, validation_dice
 
 TRAIN_SEEDS, VALIDATION_SEED, TORCH_SEED = (1, 2, 3, 4, 5, 6), 99, 0
 OUT = Path(__file__).resolve().parents[1] / "plugins" / "segviewer_bundled" / "bundled.safetensors"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from segviewer import __version__
 from segviewer.cli_models import add_model_commands
-from segviewer.core.counts import sample_info
 from segviewer.core.errors import SegviewerError
+from segviewer.core.stats.counts import sample_info
 
 USAGE_ERROR = 2
 
@@ -32,7 +32,7 @@ def _warn(message: str) -> None:
 
 # -- info -------------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
-    from segviewer.core.readers import open_dataset
+    from segviewer.core.io.readers import open_dataset
 
     dataset = open_dataset(args.paths, class_axis=args.class_axis)
     records = []
@@ -85,9 +85,9 @@ def _columns(rows: list[list[str]], left: int) -> str:
 
 # -- resolve ----------------------------------------------------------------------------------
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from segviewer.core.readers import open_dataset
-    from segviewer.core.resolve import RULES, priority_order, resolve_sample
-    from segviewer.core.writers import save_samples
+    from segviewer.core.editing.rules import RULES, priority_order, resolve_sample, winner_name
+    from segviewer.core.io.readers import open_dataset
+    from segviewer.core.io.writers import save_samples
 
     if args.rule not in RULES:
         return _fail(f"unknown rule {args.rule!r}; expected one of: {', '.join(RULES)}")
@@ -113,7 +113,7 @@ def cmd_resolve(args: argparse.Namespace) -> int:
                 _warn(f"{sample.name}: no conflicts, nothing to resolve")
             names = [*sample.class_names]
             for (a, b), n in resolution.moved.items():
-                key = (names[a], {-1: "ignore", -2: "background"}.get(b) or names[b])
+                key = (names[a], winner_name(b, names))
                 moved[key] = moved.get(key, 0) + n
             yield sample
 
@@ -126,9 +126,9 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 def _model_probabilities(args: argparse.Namespace, dataset):
     """For ``resolve --rule model``: a function giving a sample's class probabilities."""
-    from segviewer.core.evaluation import channel_axis_of, check_classes
-    from segviewer.core.inference import choose_device, predict
-    from segviewer.core.registry import open_model
+    from segviewer.core.model.evaluation import channel_axis_of, check_classes
+    from segviewer.core.model.inference import choose_device, predict
+    from segviewer.core.model.registry import open_model
 
     choose_device(args.device)
     classes = ["background", *dataset.sample(0).class_names]
@@ -151,9 +151,9 @@ def _progress(iterable, what: str, total: int | None = None):
 
 # -- stats ------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace) -> int:
-    from segviewer.core.dataset_stats import dataset_stats
-    from segviewer.core.export import stats_json
-    from segviewer.core.weights import check_beta
+    from segviewer.core.stats.dataset import dataset_stats
+    from segviewer.core.stats.export import stats_json
+    from segviewer.core.stats.weights import check_beta
 
     beta = None if args.beta is None else check_beta(args.beta)
     if args.workers is not None and args.workers < 1:
@@ -171,7 +171,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _stats_table(stats) -> str:
-    from segviewer.core.weights import SCHEMES
+    from segviewer.core.stats.weights import SCHEMES
 
     weights = stats.normalized_weights()
     header = ["class", "pixels", "fraction", "in samples", *SCHEMES]
@@ -199,8 +199,8 @@ def _stats_table(stats) -> str:
 
 # -- sample -----------------------------------------------------------------------------------
 def cmd_sample(args: argparse.Namespace) -> int:
-    from segviewer.core.synthetic import make_dataset_samples
-    from segviewer.core.writers import save_samples
+    from segviewer.core.data.synthetic import make_dataset_samples
+    from segviewer.core.io.writers import save_samples
 
     if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
         return _fail("--count and --volumes must be ≥ 0 and not both 0")

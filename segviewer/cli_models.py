@@ -59,7 +59,7 @@ DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:invers
 
 
 def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
-    from segviewer.core.finetune import CONFLICT_CHOICES
+    from segviewer.core.model.finetune import CONFLICT_CHOICES
 
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
     parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
@@ -93,9 +93,9 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args):
-    from segviewer.core.inference import choose_device
-    from segviewer.core.readers import open_dataset
-    from segviewer.core.registry import open_model
+    from segviewer.core.io.readers import open_dataset
+    from segviewer.core.model.inference import choose_device
+    from segviewer.core.model.registry import open_model
 
     choose_device(args.device)
     dataset = open_dataset(args.paths, class_axis=args.class_axis)
@@ -107,8 +107,8 @@ def _open(args):
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from segviewer.cli import _progress
-    from segviewer.core.evaluation import predict_samples, prediction_sample
-    from segviewer.core.writers import save_samples
+    from segviewer.core.io.writers import save_samples
+    from segviewer.core.model.evaluation import predict_samples, prediction_sample
 
     dataset, model = _open(args)
     classes = model.info.classes
@@ -125,14 +125,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from segviewer.cli import _progress
-    from segviewer.core.evaluation import (
+    from segviewer.core.io.readers import open_dataset
+    from segviewer.core.model.evaluation import (
         check_classes,
         evaluation_json,
         predict_samples,
         predictions_from,
         score_pairs,
     )
-    from segviewer.core.readers import open_dataset
 
     if args.pred is not None:
         dataset = open_dataset(args.paths, class_axis=args.class_axis)
@@ -153,7 +153,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     """(model, training samples, validation samples, base settings) or an exit status."""
     from segviewer.cli import _fail
-    from segviewer.core.finetune import FinetuneSettings, check_patch, split, training_labels
+    from segviewer.core.model.finetune import FinetuneSettings, check_patch, split, training_labels
 
     if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
         return _fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
@@ -178,10 +178,10 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from segviewer.cli import _fail
-    from segviewer.core.finetune import best_dice, finetune, training_record
-    from segviewer.core.losses import LOSSES, LossSettings
-    from segviewer.core.models import save_model
-    from segviewer.core.scores import score_line
+    from segviewer.core.model.files import save_model
+    from segviewer.core.model.finetune import best_dice, finetune, training_record
+    from segviewer.core.model.losses import LOSSES, LossSettings
+    from segviewer.core.model.scores import score_line
 
     if args.loss not in LOSSES:
         return _fail(f"unknown loss {args.loss!r}; expected one of: {', '.join(LOSSES)}")
@@ -221,15 +221,15 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from segviewer.core.finetune import (
+    from segviewer.core.model.finetune import (
         best_dice,
         compare_losses,
         run_label,
         run_settings,
         untrained_copy,
     )
-    from segviewer.core.losses import LossSettings
-    from segviewer.core.scores import format_score
+    from segviewer.core.model.losses import LossSettings
+    from segviewer.core.model.scores import format_score
 
     inputs = _finetune_inputs(args, LossSettings(), "uniform")  # each run sets its own
     if isinstance(inputs, int):
@@ -283,7 +283,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _table(report: dict) -> str:
-    from segviewer.core.scores import format_score
+    from segviewer.core.model.scores import format_score
 
     lines = [f"{'class':<12} {'dice':>6} {'iou':>6} {'precision':>9} {'recall':>6}"]
     for c, name in enumerate(report["classes"]):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from segviewer.core.sample import Sample
-from segviewer.core.synthetic import make_sample
+from segviewer.core.data.sample import Sample
+from segviewer.core.data.synthetic import make_sample
 
 
 def small_sample(shape=(48, 64), seed=0, name="s0") -> Sample:
@@ -51,8 +51,8 @@ def sample2d() -> Sample:
 
 @pytest.fixture
 def dataset_folder(tmp_path) -> Path:
-    from segviewer.core.synthetic import make_dataset_samples
-    from segviewer.core.writers import save_samples
+    from segviewer.core.data.synthetic import make_dataset_samples
+    from segviewer.core.io.writers import save_samples
 
     samples = make_dataset_samples(seed=5, count=3, volumes=1)
     return save_samples(samples, tmp_path / "dataset", "masks")

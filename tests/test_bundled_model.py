@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from safetensors import safe_open
 
-from segviewer.core.evaluation import predict_samples
-from segviewer.core.registry import open_model
-from segviewer.core.scores import mean_scores, score_sample
-from segviewer.core.synthetic import make_dataset_samples
+from segviewer.core.data.synthetic import make_dataset_samples
+from segviewer.core.model.evaluation import predict_samples
+from segviewer.core.model.registry import open_model
+from segviewer.core.model.scores import mean_scores, score_sample
 
 FRESH_SEED = 31337  # not among the training (1-6) or validation (99) seeds
 

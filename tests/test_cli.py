@@ -97,8 +97,8 @@ def test_sample_writes_a_seeded_dataset_that_info_reads(tmp_path):
         "volume_000.tif",
     ]
     assert (out / "classes.txt").read_text() == "cell\nspot\n"
-    from segviewer.core.readers import open_dataset
-    from segviewer.core.synthetic import make_dataset_samples
+    from segviewer.core.data.synthetic import make_dataset_samples
+    from segviewer.core.io.readers import open_dataset
 
     for got, want in zip(open_dataset(out), make_dataset_samples(11, 2, 1), strict=True):
         np.testing.assert_array_equal(got.image, want.image)

@@ -9,8 +9,8 @@ from conftest import small_sample, write_npz
 from test_cli import run_cli
 from test_models import Thresholds
 
-from segviewer.core.readers import open_dataset
-from segviewer.core.scores import score_sample
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.model.scores import score_sample
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -117,7 +117,7 @@ def test_finetune_writes_a_model_that_predict_uses(tmp_path):
     predicted = run_cli("evaluate", resolved, "--model", tuned, "--json")
     assert predicted.returncode == 0, predicted.stderr
     assert json.loads(predicted.stdout)["classes"] == ["background", "cell", "spot"]
-    from segviewer.core.models import load_model
+    from segviewer.core.model.files import load_model
 
     _, info = load_model(tuned)
     assert info.training["loss"]["name"] == "dicece"
@@ -134,7 +134,7 @@ def test_finetune_can_ignore_conflicts_and_reads_the_loss_options(tmp_path):
         "--no-background-dice", "--steps", "2", "--batch", "2", "--patch", "64", "--out", tuned,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    from segviewer.core.models import load_model
+    from segviewer.core.model.files import load_model
 
     _, info = load_model(tuned)
     assert info.training["conflicts"] == "ignore"

@@ -10,8 +10,8 @@ from test_cli import run_cli
 from test_weights import reference_weights
 
 from segviewer.cli import main
-from segviewer.core.readers import open_dataset
-from segviewer.core.weights import SCHEMES
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.stats.weights import SCHEMES
 
 
 def independent_counts(sample) -> list[int]:

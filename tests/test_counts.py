@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from segviewer.core.counts import count_pixels
+from segviewer.core.stats.counts import count_pixels
 
 
 def reference(masks: np.ndarray):

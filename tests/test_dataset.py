@@ -3,7 +3,7 @@
 import numpy as np
 from conftest import small_sample
 
-from segviewer.core.sample import Dataset, SampleRef, Source
+from segviewer.core.data.sample import Dataset, SampleRef, Source
 
 
 def counting_dataset(n=5, cache_size=2):

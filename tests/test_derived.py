@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from segviewer.core.atoms import atom_region
-from segviewer.core.derived import (
+from segviewer.core.editing.atoms import atom_region
+from segviewer.core.editing.derived import (
     DerivedLayers,
     classes_of,
     code_dtype,

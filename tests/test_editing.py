@@ -5,10 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from napari.layers import Labels
 
-from segviewer.core.atoms import roll_back
-from segviewer.core.derived import DerivedLayers
-from segviewer.core.editing import AREAS, PaintPolicy, apply_background_atom, apply_class_atom
-from segviewer.core.history import EditHistory, Step
+from segviewer.core.editing.atoms import roll_back
+from segviewer.core.editing.derived import DerivedLayers
+from segviewer.core.editing.history import EditHistory, Step
+from segviewer.core.editing.strokes import (
+    AREAS,
+    PaintPolicy,
+    apply_background_atom,
+    apply_class_atom,
+)
 
 stroke = st.tuples(
     st.sampled_from(["brush", "fill", "setitem"]),

@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from segviewer.core import finetune as tuning
+from segviewer.core.data.synthetic import make_dataset_samples
+from segviewer.core.editing.rules import resolve_sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.finetune import FinetuneSettings, compare_losses, finetune, run_settings
-from segviewer.core.inference import predict
-from segviewer.core.losses import IGNORE, LOSSES, LossSettings, make_loss
-from segviewer.core.models import LoadedModel, load_model, save_model
-from segviewer.core.registry import open_model
-from segviewer.core.resolve import resolve_sample
-from segviewer.core.synthetic import make_dataset_samples
+from segviewer.core.model import finetune as tuning
+from segviewer.core.model.files import LoadedModel, load_model, save_model
+from segviewer.core.model.finetune import FinetuneSettings, compare_losses, finetune, run_settings
+from segviewer.core.model.inference import predict
+from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
+from segviewer.core.model.registry import open_model
 
 
 def resolved_samples(count=4, seed=77):
@@ -89,12 +89,12 @@ def test_ignored_pixels_take_no_part(name):
     loss = make_loss(LossSettings(name), WEIGHTS)
     logits, target = torch.randn(2, 3, 8, 10), torch.randint(0, 3, (2, 1, 8, 10))
     masked = target.clone()
-    masked[..., 6:] = IGNORE  # the same as cropping the last 4 columns away
+    masked[..., 6:] = IGNORE_TARGET  # the same as cropping the last 4 columns away
     expected = loss(logits[..., :6], target[..., :6])
     assert float(loss(logits, masked)) == pytest.approx(float(expected), rel=1e-6)
     logits[..., 6:] = 1e3 * torch.randn(2, 3, 8, 4)  # what the model says there is irrelevant
     assert float(loss(logits, masked)) == pytest.approx(float(expected), rel=1e-6)
-    all_ignored = torch.full_like(target, IGNORE)
+    all_ignored = torch.full_like(target, IGNORE_TARGET)
     assert torch.isfinite(loss(logits, all_ignored))
 
 
@@ -108,7 +108,7 @@ def test_training_labels_mark_conflicts_and_ignore_pixels():
     sample.ignore[:3, :3] = 1
     labels = tuning.training_labels(sample, "ignore")
     expected = np.where(sample.masks[1] > 0, 2, np.where(sample.masks[0] > 0, 1, 0))
-    expected[conflicts | (sample.ignore > 0)] = IGNORE
+    expected[conflicts | (sample.ignore > 0)] = IGNORE_TARGET
     np.testing.assert_array_equal(labels, expected)
 
 

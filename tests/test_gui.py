@@ -274,7 +274,7 @@ def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
 
 
 def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp_path):
-    from segviewer.core.readers import open_dataset
+    from segviewer.core.io.readers import open_dataset
 
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
@@ -304,7 +304,7 @@ def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp
 
 
 def test_napari_save_selected_layers_through_our_writer(panel, qtbot, tmp_path):
-    from segviewer.core.readers import open_dataset
+    from segviewer.core.io.readers import open_dataset
 
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")

@@ -8,7 +8,7 @@ from test_gui import panel, wait_for_summaries  # noqa: F401
 from test_models import Thresholds
 
 from segviewer._napari.predictions import GAP
-from segviewer.core.scores import error_map
+from segviewer.core.model.scores import error_map
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -10,8 +10,8 @@ from test_cli import run_cli
 from test_gui import panel, press_undo, wait_for_summaries  # noqa: F401
 from test_weights import reference_weights
 
-from segviewer.core.stats import tally
-from segviewer.core.weights import SCHEMES
+from segviewer.core.stats.classes import tally
+from segviewer.core.stats.weights import SCHEMES
 
 
 def independent_counts(masks, ignore=None) -> list[int]:

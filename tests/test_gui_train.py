@@ -8,9 +8,9 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QPushButton
 from test_gui import panel, wait_for_summaries  # noqa: F401
 
-from segviewer.core.finetune import best_dice
-from segviewer.core.inference import labels_of, predict
-from segviewer.core.models import LoadedModel, load_model
+from segviewer.core.model.files import LoadedModel, load_model
+from segviewer.core.model.finetune import best_dice
+from segviewer.core.model.inference import labels_of, predict
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from segviewer.core.data.masks import check_image, normalize_masks, spatial_shape_of
 from segviewer.core.errors import SegviewerError
-from segviewer.core.masks import check_image, normalize_masks, spatial_shape_of
 
 RNG = np.random.default_rng(0)
 ONEHOT = (RNG.random((3, 20, 30)) > 0.5).astype(np.uint8)

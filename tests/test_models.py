@@ -6,9 +6,9 @@ import torch
 from monai.inferers import sliding_window_inference
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.inference import Cancelled, predict, window_count
-from segviewer.core.models import LoadedModel, ModelInfo, build_network, load_model, save_model
-from segviewer.core.registry import open_model, registered_models
+from segviewer.core.model.files import LoadedModel, ModelInfo, build_network, load_model, save_model
+from segviewer.core.model.inference import Cancelled, predict, window_count
+from segviewer.core.model.registry import open_model, registered_models
 
 CLASSES = ["background", "cell", "spot"]
 

@@ -7,7 +7,7 @@ import tifffile
 from conftest import small_sample, write_nifti_pair, write_npz, write_tiff_pair
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.readers import is_supported, open_dataset
+from segviewer.core.io.readers import is_supported, open_dataset
 
 
 def only_sample(path, **kwargs):
@@ -72,7 +72,7 @@ def test_nifti_pair_keeps_affine_and_voxel_size(tmp_path):
 
 
 def test_dataset_folder_reads_every_sample(dataset_folder):
-    from segviewer.core.synthetic import make_dataset_samples
+    from segviewer.core.data.synthetic import make_dataset_samples
 
     dataset = open_dataset(dataset_folder)
     expected = make_dataset_samples(seed=5, count=3, volumes=1)

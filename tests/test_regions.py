@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from segviewer.core.derived import DerivedLayers
-from segviewer.core.regions import conflict_regions
+from segviewer.core.editing.derived import DerivedLayers
+from segviewer.core.editing.regions import conflict_regions
 
 
 def test_regions_are_sized_sorted_and_name_their_classes():

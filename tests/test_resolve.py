@@ -6,16 +6,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from segviewer.core.errors import SegviewerError
-from segviewer.core.resolve import (
-    BACKGROUND,
-    IGNORE,
+from segviewer.core.editing.rules import (
     RULES,
+    WINNER_BACKGROUND,
+    WINNER_IGNORE,
     apply,
     describe,
     plan,
     priority_order,
 )
+from segviewer.core.errors import SegviewerError
 
 
 def model_probabilities(masks):
@@ -32,9 +32,9 @@ def reference_winner(masks, pixel, rule, order):
         probability = {c: model_probabilities(masks)[(c + 1, *pixel)] for c in claimers}
         return next(c for c in by_priority if probability[c] == max(probability.values()))
     if rule == "ignore":
-        return IGNORE
+        return WINNER_IGNORE
     if rule == "background":
-        return BACKGROUND
+        return WINNER_BACKGROUND
     if rule == "priority":
         return by_priority[0]
     if rule in ("smallest", "largest"):

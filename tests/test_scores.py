@@ -6,7 +6,7 @@ import torch
 from monai.metrics import DiceMetric, compute_iou
 from sklearn.metrics import confusion_matrix, precision_score, recall_score
 
-from segviewer.core.scores import (
+from segviewer.core.model.scores import (
     CORRECT,
     EXTRA,
     MISSED,

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from segviewer.core.counts import count_pixels
-from segviewer.core.synthetic import CLASS_NAMES, make_dataset_samples
+from segviewer.core.data.synthetic import CLASS_NAMES, make_dataset_samples
+from segviewer.core.stats.counts import count_pixels
 
 
 def test_same_seed_same_data_other_seed_other_data():

@@ -11,8 +11,8 @@ import torch
 from monai.losses import GeneralizedDiceLoss
 from sklearn.utils.class_weight import compute_class_weight
 
-from segviewer.core.stats import ClassStats, tally
-from segviewer.core.weights import SCHEMES, class_weights, normalized
+from segviewer.core.stats.classes import ClassStats, tally
+from segviewer.core.stats.weights import SCHEMES, class_weights, normalized
 
 
 def reference_weights(per_sample: list[list[int]], beta: float | None = None) -> dict:

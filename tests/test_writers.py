@@ -7,10 +7,10 @@ import pytest
 from conftest import small_sample, write_nifti_pair, write_npz, write_tiff_pair
 
 from segviewer.cli import main
+from segviewer.core.editing.rules import apply, plan
 from segviewer.core.errors import SegviewerError
-from segviewer.core.readers import open_dataset
-from segviewer.core.resolve import apply, plan
-from segviewer.core.writers import save_samples
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.io.writers import save_samples
 
 
 def source_dataset(tmp_path, container):
@@ -168,7 +168,7 @@ def test_resolve_cli_on_a_sample_without_conflicts_says_so(tmp_path, capsys):
 def test_a_full_disk_midway_leaves_nothing_half_written(tmp_path, monkeypatch, capsys):
     import errno
 
-    import segviewer.core.writers as writers
+    import segviewer.core.io.writers as writers
 
     source_dataset(tmp_path, "npz")
     calls = []
@@ -195,7 +195,7 @@ def test_a_full_disk_midway_leaves_nothing_half_written(tmp_path, monkeypatch, c
 
 @pytest.mark.parametrize("container", ["tiff", "folder"])
 def test_a_three_slice_volume_stays_a_volume(tmp_path, container):
-    from segviewer.core.sample import Source
+    from segviewer.core.data.sample import Source
 
     volume = small_sample((3, 20, 24), name="v")  # tifffile would guess RGB for (3, Y, X)
     volume.source = Source(container)

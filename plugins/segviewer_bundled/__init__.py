@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib.resources import as_file, files
 
-from segviewer.core.models import LoadedModel, load_model
+from segviewer.core.model.files import LoadedModel, load_model
 
 WEIGHTS = "bundled.safetensors"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.models import LoadedModel, ModelInfo
+from segviewer.core.model.files import LoadedModel, ModelInfo
 
 
 def load(path, classes=None, window=(256, 256)) -> LoadedModel:

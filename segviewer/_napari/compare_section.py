@@ -15,9 +15,9 @@ from qtpy.QtWidgets import (
 
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer._napari.train_chart import CompareChart
-from segviewer.core.finetune import FinetuneResult, FinetuneSettings, best_dice, run_label
-from segviewer.core.losses import LossSettings
-from segviewer.core.scores import format_score
+from segviewer.core.model.finetune import FinetuneResult, FinetuneSettings, best_dice, run_label
+from segviewer.core.model.losses import LossSettings
+from segviewer.core.model.scores import format_score
 
 PRESETS = (  # (loss, weights, checked by default)
     ("dice", "uniform", True),

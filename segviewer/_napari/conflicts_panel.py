@@ -8,8 +8,8 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBox
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
 from segviewer.core.colors import conflict_color
-from segviewer.core.derived import classes_of, possible_conflicts
-from segviewer.core.regions import ConflictRegion, conflict_regions
+from segviewer.core.editing.derived import classes_of, possible_conflicts
+from segviewer.core.editing.regions import ConflictRegion, conflict_regions
 
 MAX_ROWS = 500
 

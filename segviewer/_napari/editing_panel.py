@@ -13,7 +13,7 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer._napari.session import ViewerSession
-from segviewer.core.editing import AREAS
+from segviewer.core.editing.strokes import AREAS
 
 AREA_LABELS = {
     "everywhere": "Everywhere",

@@ -18,12 +18,12 @@ from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
 from segviewer._napari.layers import segviewer_meta
-from segviewer.core.atoms import Region, atom_region, roll_back
-from segviewer.core.editing import PaintPolicy, apply_background_atom, apply_class_atom
-from segviewer.core.history import EditHistory, Step
-from segviewer.core.resolve import priority_order, resolve_sample
-from segviewer.core.sample import Dataset
-from segviewer.core.stats import tally
+from segviewer.core.data.sample import Dataset
+from segviewer.core.editing.atoms import Region, atom_region, roll_back
+from segviewer.core.editing.history import EditHistory, Step
+from segviewer.core.editing.rules import priority_order, resolve_sample
+from segviewer.core.editing.strokes import PaintPolicy, apply_background_atom, apply_class_atom
+from segviewer.core.stats.classes import tally
 
 if TYPE_CHECKING:
     from segviewer._napari.session import ViewerSession

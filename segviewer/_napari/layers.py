@@ -7,8 +7,8 @@ from typing import Any
 from napari.utils.colormaps import DirectLabelColormap
 
 from segviewer.core.colors import BACKGROUND_COLOR, class_color, conflict_color
-from segviewer.core.derived import DerivedLayers, possible_conflicts
-from segviewer.core.sample import Dataset, Sample
+from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.editing.derived import DerivedLayers, possible_conflicts
 
 META_KEY = "segviewer"
 

@@ -29,12 +29,12 @@ from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import ERROR_COLORS
 from segviewer.core.errors import SegviewerError
-from segviewer.core.evaluation import channel_axis_of
-from segviewer.core.finetune import load_libraries
-from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
-from segviewer.core.models import LoadedModel
-from segviewer.core.registry import FILE_ADAPTER, open_model, registered_models
-from segviewer.core.scores import (
+from segviewer.core.model.evaluation import channel_axis_of
+from segviewer.core.model.files import LoadedModel
+from segviewer.core.model.finetune import load_libraries
+from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.model.registry import FILE_ADAPTER, open_model, registered_models
+from segviewer.core.model.scores import (
     ERROR_NAMES,
     error_map,
     format_score,

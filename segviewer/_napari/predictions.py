@@ -22,8 +22,8 @@ from qtpy.QtCore import QTimer
 from segviewer._napari.layers import META_KEY, _colormap
 from segviewer._napari.session import ViewerSession
 from segviewer.core.colors import ERROR_COLORS, class_color
-from segviewer.core.sample import Dataset
-from segviewer.core.scores import Scores, error_map, score_sample
+from segviewer.core.data.sample import Dataset
+from segviewer.core.model.scores import Scores, error_map, score_sample
 
 MODES = ("side by side", "overlay", "error map")
 GAP = 0.04  # space between the side-by-side panels, as a fraction of the image width

@@ -8,7 +8,7 @@ from napari.utils.notifications import show_error, show_warning
 
 from segviewer._napari.layers import sample_layer_data
 from segviewer.core.errors import SegviewerError
-from segviewer.core.readers import is_supported, open_dataset
+from segviewer.core.io.readers import is_supported, open_dataset
 
 NULL_LAYER = [(None,)]  # napari's sentinel for "read, but nothing to show"
 

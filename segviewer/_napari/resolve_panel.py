@@ -15,7 +15,7 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer._napari.session import ViewerSession
-from segviewer.core.resolve import BACKGROUND, IGNORE, RULES, plan, priority_order
+from segviewer.core.editing.rules import RULES, plan, priority_order, winner_name
 
 RULE_HELP = {
     "priority": "the claiming class highest in the priority list wins",
@@ -91,9 +91,9 @@ class ResolvePanel(QWidget):
         if resolution.n_conflicts == 0:
             self.preview.setText("This sample has no conflicts.")
             return
-        names = {IGNORE: "ignore", BACKGROUND: "background", **dict(enumerate(sample.class_names))}
         gains = ", ".join(
-            f"{names[c]} +{n:,}" for c, n in sorted(resolution.gains.items(), key=lambda kv: -kv[1])
+            f"{winner_name(c, sample.class_names)} +{n:,}"
+            for c, n in sorted(resolution.gains.items(), key=lambda kv: -kv[1])
         )
         self.preview.setText(f"This sample: {resolution.n_conflicts:,} conflict px → {gains}")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from segviewer._napari.layers import sample_layer_data
-from segviewer.core.sample import Dataset
-from segviewer.core.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.data.sample import Dataset
+from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
 
 
 def make_sample_data() -> list:

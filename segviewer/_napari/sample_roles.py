@@ -7,9 +7,9 @@ from collections.abc import Callable
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
 
 from segviewer._napari.tables import make_table, set_cell
+from segviewer.core.data.sample import Dataset
 from segviewer.core.errors import SegviewerError
-from segviewer.core.finetune import FinetuneSettings, split
-from segviewer.core.sample import Dataset
+from segviewer.core.model.finetune import FinetuneSettings, split
 
 ROLES = {"train": "#8fd18f", "validate": "#8fb8ff", "skip": "#909090"}
 ROLE_BUTTONS = {"train": "Use to train", "validate": "Use to validate", "skip": "Leave out"}

@@ -17,7 +17,7 @@ from qtpy.QtWidgets import (
 
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
-from segviewer.core.writers import FORMATS, save_samples
+from segviewer.core.io.writers import FORMATS, save_samples
 
 FORMAT_LABELS = {
     "onehot": "one-hot, background first (exclusive)",

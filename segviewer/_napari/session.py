@@ -19,10 +19,10 @@ from qtpy.QtCore import QTimer
 
 from segviewer._napari.edits import EditController
 from segviewer._napari.layers import sample_layer_data, segviewer_meta
+from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.readers import open_dataset
-from segviewer.core.sample import Dataset, Sample
-from segviewer.core.stats import TallyTable, tally
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.stats.classes import TallyTable, tally
 
 VIEW_ROLES = ("prediction", "errors", "view")  # layers that show a model's predictions
 

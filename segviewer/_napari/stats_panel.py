@@ -25,10 +25,10 @@ from segviewer._napari.stats_chart import StatsChart
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import BACKGROUND_COLOR, class_color
 from segviewer.core.errors import SegviewerError
-from segviewer.core.export import loss_snippet, stats_json
-from segviewer.core.stats import ClassStats
-from segviewer.core.weights import SCHEMES, check_beta
-from segviewer.core.writing import write_text
+from segviewer.core.io.atomic import write_text
+from segviewer.core.stats.classes import ClassStats
+from segviewer.core.stats.export import loss_snippet, stats_json
+from segviewer.core.stats.weights import SCHEMES, check_beta
 
 SCOPES = ("whole dataset", "this sample")
 HELP = (

@@ -32,7 +32,8 @@ from segviewer._napari.sample_roles import SampleRoles
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.train_chart import TrainingChart
 from segviewer.core.errors import SegviewerError
-from segviewer.core.finetune import (
+from segviewer.core.model.files import LoadedModel, save_model
+from segviewer.core.model.finetune import (
     FinetuneResult,
     FinetuneSettings,
     best_dice,
@@ -42,11 +43,10 @@ from segviewer.core.finetune import (
     training_record,
     untrained_copy,
 )
-from segviewer.core.inference import choose_device
-from segviewer.core.losses import LOSSES, LossSettings
-from segviewer.core.models import LoadedModel, save_model
-from segviewer.core.scores import score_line
-from segviewer.core.weights import SCHEMES
+from segviewer.core.model.inference import choose_device
+from segviewer.core.model.losses import LOSSES, LossSettings
+from segviewer.core.model.scores import score_line
+from segviewer.core.stats.weights import SCHEMES
 
 HELP = (
     "Labels are the current masks, edits included. Training draws random patches from the "

@@ -31,9 +31,9 @@ from segviewer._napari.stats_panel import StatsPanel
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer._napari.train_panel import TrainPanel
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, IGNORE_COLOR, class_color
+from segviewer.core.data.sample import Dataset
 from segviewer.core.errors import SegviewerError
-from segviewer.core.sample import Dataset
-from segviewer.core.stats import SampleSummary, present_classes, sample_summary
+from segviewer.core.stats.classes import SampleSummary, present_classes, sample_summary
 
 EDITED_MARK = "●"
 HELP = (

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 from napari.utils.notifications import show_error
 
+from segviewer.core.data.encodings import BACKGROUND, to_onehot
 from segviewer.core.errors import SegviewerError
-from segviewer.core.labels import BACKGROUND, to_onehot
 
 
 def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:

@@ -18,7 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
-from segviewer.core.atoms import Region
+from segviewer.core.editing.atoms import Region
 from segviewer.core.errors import SegviewerError
 
 MAX_CLASSES = 64  # conflict codes are bitmasks of the claiming classes (uint64 at most)

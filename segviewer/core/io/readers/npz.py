@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.masks import ClassAxis
+from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
-from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import (
+from segviewer.core.io.readers._common import (
     build_sample,
     build_sample_from_labels,
     reading,
     stem_of,
 )
-from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:

@@ -22,8 +22,8 @@ from typing import Literal
 
 import numpy as np
 
-from segviewer.core.atoms import Region, atom_region, local_index, new_values
-from segviewer.core.history import Change
+from segviewer.core.editing.atoms import Region, atom_region, local_index, new_values
+from segviewer.core.editing.history import Change
 
 Area = Literal["everywhere", "background", "conflicts"]
 AREAS: tuple[Area, ...] = ("everywhere", "background", "conflicts")

@@ -2,7 +2,7 @@
 "ignore" pixels.
 
 Logits are ``(B, K, *spatial)``, background first; targets are label values
-``(B, 1, *spatial)``, with :data:`IGNORE` (-1) for pixels that take no part (unresolved
+``(B, 1, *spatial)``, with :data:`IGNORE_TARGET` (-1) for pixels that take no part (unresolved
 conflicts when the user chose to skip them, and painted "ignore" pixels). Class weights (one
 per class, background first; e.g. a scheme of core.weights) enter as the libraries define:
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from segviewer.core.errors import SegviewerError
 
 LOSSES = ("dice", "ce", "dicece", "focal", "generalized_dice")
-IGNORE = -1
+IGNORE_TARGET = -1
 
 
 @dataclass
@@ -84,7 +84,7 @@ class SegmentationLoss:
 
         name, settings = self.settings.name, self.settings
         target = target.long()
-        valid = (target != IGNORE).to(logits.dtype)  # (B, 1, *spatial)
+        valid = (target != IGNORE_TARGET).to(logits.dtype)  # (B, 1, *spatial)
         labels = target.clamp(min=0)
         if name in ("dice", "dicece", "generalized_dice", "focal"):
             one_hot = torch.zeros_like(logits).scatter_(1, labels, 1.0)
@@ -106,10 +106,10 @@ class SegmentationLoss:
     def _cross_entropy(self, logits, target):
         import torch.nn.functional as F
 
-        if bool((target == IGNORE).all()):
+        if bool((target == IGNORE_TARGET).all()):
             return logits.sum() * 0.0  # nothing to learn from (torch would return NaN)
         weight = None if self.weight is None else self.weight.to(logits.device)
-        return F.cross_entropy(logits, target[:, 0], weight=weight, ignore_index=IGNORE)
+        return F.cross_entropy(logits, target[:, 0], weight=weight, ignore_index=IGNORE_TARGET)
 
 
 def make_loss(settings: LossSettings, weights=None) -> SegmentationLoss:

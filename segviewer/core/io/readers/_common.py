@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.encodings import BACKGROUND, from_index, split_background
+from segviewer.core.data.masks import ClassAxis, check_image, normalize_masks, spatial_shape_of
+from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
-from segviewer.core.labels import BACKGROUND, from_index, split_background
-from segviewer.core.masks import ClassAxis, check_image, normalize_masks, spatial_shape_of
-from segviewer.core.sample import Sample, SampleRef, Source
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 MASK_SUFFIXES = (".png", ".tif", ".tiff")

@@ -17,9 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from segviewer.core.readers import open_dataset
-from segviewer.core.sample import Dataset
-from segviewer.core.stats import ClassStats, check_same_classes, tally
+from segviewer.core.data.sample import Dataset
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.stats.classes import ClassStats, check_same_classes, tally
 
 _dataset: Dataset | None = None  # the dataset of this worker process
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from segviewer.core.masks import is_rgb, spatial_shape_of
+from segviewer.core.data.masks import is_rgb, spatial_shape_of
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from segviewer.core.sample import Sample, Source
+from segviewer.core.data.sample import Sample, Source
 
 CLASS_NAMES = ["cell", "spot"]
 DEFAULT_SEED = 2024

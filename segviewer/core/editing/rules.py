@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from segviewer.core.counts import coverage
 from segviewer.core.errors import SegviewerError
+from segviewer.core.stats.counts import coverage
 
 RULES = ("priority", "smallest", "largest", "nearest", "model", "ignore", "background")
-IGNORE = -1  # winner code of a pixel that becomes "ignore"
-BACKGROUND = -2  # winner code of a pixel that becomes background
+WINNER_IGNORE = -1  # winner code of a pixel that becomes "ignore"
+WINNER_BACKGROUND = -2  # winner code of a pixel that becomes background
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Resolution:
     """What a rule does to one sample, computed without changing it."""
 
     conflicts: tuple[np.ndarray, ...]  # indices of the conflict pixels
-    winners: np.ndarray  # per conflict pixel: class index, IGNORE or BACKGROUND
-    gains: dict[int, int]  # pixels each class (or IGNORE/BACKGROUND) ends up owning alone
+    winners: np.ndarray  # per conflict pixel: class index, WINNER_IGNORE or WINNER_BACKGROUND
+    gains: dict[int, int]  # pixels each class (or WINNER_…) ends up owning alone
     moved: dict[tuple[int, int], int]  # (class that lost the pixel, winner) -> pixels
 
     @property
@@ -82,7 +82,7 @@ def plan(
     claimed = masks[(slice(None), *conflicts)].astype(bool)  # (C, n_conflicts)
     n = claimed.shape[1]
     if rule in ("ignore", "background"):
-        winners = np.full(n, IGNORE if rule == "ignore" else BACKGROUND, np.int64)
+        winners = np.full(n, WINNER_IGNORE if rule == "ignore" else WINNER_BACKGROUND, np.int64)
     else:
         score = _scores(masks, claims, conflicts, rule, probabilities)  # lower wins
         rank = np.empty(masks.shape[0], np.int64)
@@ -142,18 +142,23 @@ def apply(masks: np.ndarray, resolution: Resolution) -> np.ndarray | None:
     owners = resolution.winners >= 0
     block[resolution.winners[owners], np.flatnonzero(owners)] = 1
     masks[index] = block
-    if (resolution.winners == IGNORE).any():
+    if (resolution.winners == WINNER_IGNORE).any():
         ignore = np.zeros(masks.shape[1:], np.uint8)
-        ignore[resolution.conflicts] = resolution.winners == IGNORE
+        ignore[resolution.conflicts] = resolution.winners == WINNER_IGNORE
         return ignore
     return None
+
+
+def winner_name(code: int, class_names: Sequence[str]) -> str:
+    """The name of a winner code: a class name, "ignore" or "background"."""
+    return {WINNER_IGNORE: "ignore", WINNER_BACKGROUND: "background"}.get(code) or class_names[code]
 
 
 def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
     """One line per class pair: 'cell → spot: 120 px'."""
 
     def name(code: int) -> str:
-        return {IGNORE: "ignore", BACKGROUND: "background"}.get(code) or class_names[code]
+        return winner_name(code, class_names)
 
     if not resolution.n_conflicts:
         return "no conflicts: nothing to do"
@@ -165,13 +170,13 @@ def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
 def resolve_sample(sample, rule: str, order: Sequence[int] | None = None, probabilities=None):
     """Apply ``rule`` to a Sample in place; return its Resolution and the history changes
     that undo it (the masks at the conflict pixels and, for ``ignore``, the ignore mask)."""
-    from segviewer.core.history import Change
+    from segviewer.core.editing.history import Change
 
     resolution = plan(sample.masks, rule, order, probabilities)
     if resolution.n_conflicts == 0:
         return resolution, []
     changes = [Change.capture(sample.masks, (slice(None), *resolution.conflicts))]
-    if (resolution.winners == IGNORE).any():
+    if (resolution.winners == WINNER_IGNORE).any():
         if sample.ignore is None:
             sample.ignore = np.zeros(sample.masks.shape[1:], np.uint8)
         changes.append(Change.capture(sample.ignore, resolution.conflicts))

@@ -11,14 +11,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from segviewer.core.data.masks import ClassAxis
+from segviewer.core.data.sample import Dataset, SampleRef
 from segviewer.core.errors import SegviewerError
-from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import NIFTI_SUFFIXES, TIFF_SUFFIXES, full_suffix
-from segviewer.core.readers.folder import folder_refs, is_dataset_folder
-from segviewer.core.readers.nifti import nifti_pair, nifti_ref
-from segviewer.core.readers.npz import npz_ref
-from segviewer.core.readers.tiff import tiff_pair, tiff_ref
-from segviewer.core.sample import Dataset, SampleRef
+from segviewer.core.io.readers._common import NIFTI_SUFFIXES, TIFF_SUFFIXES, full_suffix
+from segviewer.core.io.readers.folder import folder_refs, is_dataset_folder
+from segviewer.core.io.readers.nifti import nifti_pair, nifti_ref
+from segviewer.core.io.readers.npz import npz_ref
+from segviewer.core.io.readers.tiff import tiff_pair, tiff_ref
 
 __all__ = ["FORMATS_HELP", "is_supported", "open_dataset", "sample_refs"]
 

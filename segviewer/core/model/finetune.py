@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.evaluation import channel_axis_of
-from segviewer.core.inference import Cancelled, choose_device, labels_of, predict
-from segviewer.core.losses import IGNORE, LOSSES, LossSettings, make_loss
-from segviewer.core.models import LoadedModel, ModelInfo, build_network
-from segviewer.core.sample import Sample
-from segviewer.core.scores import mean_scores, score_sample
-from segviewer.core.stats import ClassStats, tally
-from segviewer.core.weights import SCHEMES
+from segviewer.core.model.evaluation import channel_axis_of
+from segviewer.core.model.files import LoadedModel, ModelInfo, build_network
+from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
+from segviewer.core.model.scores import mean_scores, score_sample
+from segviewer.core.stats.classes import ClassStats, tally
+from segviewer.core.stats.weights import SCHEMES
 
 
 @dataclass
@@ -57,7 +57,7 @@ CONFLICT_CHOICES = ("refuse", "ignore")
 
 
 def training_labels(sample: Sample, conflicts: str = "refuse") -> np.ndarray:
-    """0 background, c + 1 for class c, IGNORE for painted "ignore" pixels and, when
+    """0 background, c + 1 for class c, IGNORE_TARGET for painted "ignore" pixels and, when
     ``conflicts`` is "ignore", for conflict pixels; "refuse" refuses unresolved conflicts
     (naming the sample)."""
     if conflicts not in CONFLICT_CHOICES:
@@ -73,9 +73,9 @@ def training_labels(sample: Sample, conflicts: str = "refuse") -> np.ndarray:
     labels = np.zeros(sample.masks.shape[1:], np.int64)
     for c, mask in enumerate(sample.masks):
         labels[mask > 0] = c + 1
-    labels[conflicted] = IGNORE
+    labels[conflicted] = IGNORE_TARGET
     if sample.ignore is not None:
-        labels[sample.ignore > 0] = IGNORE
+        labels[sample.ignore > 0] = IGNORE_TARGET
     return labels
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.encodings import BACKGROUND
+from segviewer.core.data.masks import check_image, is_rgb, normalize_masks, spatial_shape_of
+from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
-from segviewer.core.labels import BACKGROUND
-from segviewer.core.masks import check_image, is_rgb, normalize_masks, spatial_shape_of
-from segviewer.core.readers._common import (
+from segviewer.core.io.readers._common import (
     IMAGE_SUFFIXES,
     MASK_SUFFIXES,
     build_sample,
@@ -22,7 +23,6 @@ from segviewer.core.readers._common import (
     read_plain_image,
     reading,
 )
-from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def is_dataset_folder(path: Path) -> bool:

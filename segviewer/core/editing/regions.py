@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from segviewer.core.derived import classes_of
+from segviewer.core.editing.derived import classes_of
 
 
 @dataclass(frozen=True)

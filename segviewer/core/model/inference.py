@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.models import LoadedModel
+from segviewer.core.model.files import LoadedModel
 
 OVERLAP = 0.25
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import (
+from segviewer.core.data.masks import ClassAxis
+from segviewer.core.data.sample import Sample, SampleRef, Source
+from segviewer.core.io.readers._common import (
     TIFF_SUFFIXES,
     build_pair_sample,
     find_pair,
@@ -16,7 +17,6 @@ from segviewer.core.readers._common import (
     reading,
     require_image_partner,
 )
-from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def tiff_pair(path: Path) -> tuple[Path, Path] | None:

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.inference import labels_of, predict
-from segviewer.core.models import LoadedModel
-from segviewer.core.sample import Dataset, Sample
-from segviewer.core.scores import Scores, mean_scores, score_sample
+from segviewer.core.model.files import LoadedModel
+from segviewer.core.model.inference import labels_of, predict
+from segviewer.core.model.scores import Scores, mean_scores, score_sample
 
 
 def channel_axis_of(sample: Sample) -> int | None:

@@ -17,12 +17,11 @@ from functools import cached_property
 
 import numpy as np
 
-from segviewer.core.counts import count_pixels
+from segviewer.core.data.encodings import BACKGROUND
+from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.sample import Sample
-from segviewer.core.weights import SCHEMES, class_weights, default_beta, normalized
-
-BACKGROUND = "background"
+from segviewer.core.stats.counts import count_pixels
+from segviewer.core.stats.weights import SCHEMES, class_weights, default_beta, normalized
 
 
 def tally(masks: np.ndarray, ignore: np.ndarray | None = None, region=None) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from segviewer.core.stats import ClassStats
+from segviewer.core.stats.classes import ClassStats
 
 
 def stats_json(stats: ClassStats) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from segviewer.core.sample import Sample
+from segviewer.core.data.sample import Sample
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.encodings import BACKGROUND, to_index, to_onehot
+from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.labels import BACKGROUND, to_index, to_onehot
-from segviewer.core.sample import Sample
-from segviewer.core.writing import new_folder, write_image
+from segviewer.core.io.atomic import new_folder, write_image
 
 FORMATS = ("onehot", "index", "masks")
 TAG = {"onehot": "_masks", "masks": "_masks", "index": "_labels"}

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from segviewer.core.masks import ClassAxis
-from segviewer.core.readers._common import (
+from segviewer.core.data.masks import ClassAxis
+from segviewer.core.data.sample import Sample, SampleRef, Source
+from segviewer.core.io.readers._common import (
     NIFTI_SUFFIXES,
     build_pair_sample,
     find_pair,
@@ -20,7 +21,6 @@ from segviewer.core.readers._common import (
     reading,
     require_image_partner,
 )
-from segviewer.core.sample import Sample, SampleRef, Source
 
 
 def nifti_pair(path: Path) -> tuple[Path, Path] | None:

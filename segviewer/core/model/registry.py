@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from segviewer.core.errors import SegviewerError
-from segviewer.core.models import LoadedModel, load_model
+from segviewer.core.model.files import LoadedModel, load_model
 
 GROUP = "segviewer.models"
 FILE_ADAPTER = "torchscript"  # the adapter for model files that are not segviewer's own

@@ -1,0 +1,1 @@
+"""Samples and datasets in memory: arrays, class names, label encodings, synthetic data."""

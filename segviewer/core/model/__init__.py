@@ -1,0 +1,1 @@
+"""Models: files and adapters, tiled inference, scores, losses and fine-tuning."""

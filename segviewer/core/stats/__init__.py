@@ -1,0 +1,1 @@
+"""Class statistics: pixel tallies, presence, class weights and their export."""
