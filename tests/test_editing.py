@@ -5,15 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from napari.layers import Labels
 
+from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.editing.atoms import roll_back
 from segviewer.core.editing.derived import DerivedLayers
-from segviewer.core.editing.history import EditHistory, Step
-from segviewer.core.editing.strokes import (
-    AREAS,
-    PaintPolicy,
-    apply_background_atom,
-    apply_class_atom,
-)
+from segviewer.core.editing.strokes import AREAS, PaintPolicy
+from segviewer.core.workspace import Workspace
 
 stroke = st.tuples(
     st.sampled_from(["brush", "fill", "setitem"]),
@@ -27,12 +23,15 @@ policy = st.builds(PaintPolicy, st.booleans(), st.sampled_from(AREAS), st.intege
 
 
 class Editor:
-    """The shell's pipeline without Qt: napari paints, we roll back and re-apply."""
+    """The napari shell's pipeline without Qt: napari paints, the stroke is rolled back and
+    given to the real Workspace (as segviewer._napari.edits does)."""
 
     def __init__(self, masks, policy):
-        self.masks, self.policy = masks, policy
-        self.derived = DerivedLayers(masks)
-        self.history = EditHistory()
+        sample = Sample("s", np.zeros(masks.shape[1:]), masks, [f"c{c}" for c in range(masks.shape[0])])
+        self.workspace = Workspace()
+        self.workspace.add(Dataset.from_samples("d", [sample]))
+        self.workspace.policy = policy
+        self.masks, self.derived = masks, self.workspace.derived
         self.layers = [Labels(masks[c]) for c in range(masks.shape[0])]
         self.background = Labels(self.derived.background)
         self.queue = []
@@ -40,20 +39,16 @@ class Editor:
             layer.events.paint.connect(lambda e, c=c: self.queue.append((c, e.value)))
         self.background.events.paint.connect(lambda e: self.queue.append((-1, e.value)))
 
+    @property
+    def history(self):
+        return self.workspace.history()
+
     def flush(self):
         for c, atoms in reversed(self.queue):
             if c >= 0:
                 roll_back(self.masks[c], atoms)
         for c, atoms in self.queue:
-            step = Step("stroke")
-            for atom in atoms:
-                if c >= 0:
-                    region, change = apply_class_atom(self.masks, c, atom, self.policy)
-                else:
-                    region, change = apply_background_atom(self.masks, atom, self.policy)
-                step.changes.append(change)
-                self.derived.update(region)
-            self.history.push(step)
+            self.workspace.stroke(c if c >= 0 else "background", atoms)
         self.queue.clear()
 
 

@@ -191,7 +191,8 @@ def test_background_and_conflicts_follow_strokes_and_undo(panel, qtbot, dataset_
     np.testing.assert_array_equal(background.data, want_background)
     np.testing.assert_array_equal(conflicts.data, want_conflicts)
     assert conflicts.data[y, x] == 3
-    assert np.shares_memory(background.data, background.metadata["segviewer"]["derived"].background)
+    assert np.shares_memory(background.data, widget.session.workspace.derived.background)
+    assert set(background.metadata["segviewer"]) == {"dataset", "index", "role", "class"}  # ids only
 
     viewer.layers.selection.active = spot
     press_undo(viewer, qtbot)  # undoes the cell stroke

@@ -154,9 +154,9 @@ def test_random_edits_keep_every_tally_exact(stats_panel, qtbot):
         if step % 10 == 9:
             widget.show_sample(int(rng.integers(3)))
         sample = session.sample
-        row = session.tallies[session.dataset].rows[session.index]
+        row = session.tallies(session.dataset).rows[session.index]
         np.testing.assert_array_equal(row, tally(sample.masks, sample.ignore), err_msg=str(step))
-    dataset, table = session.dataset, session.tallies[session.dataset]
+    dataset, table = session.dataset, session.tallies(session.dataset)
     for index in range(len(dataset)):  # undo may have changed samples not shown any more
         sample = dataset.sample(index)
         np.testing.assert_array_equal(table.rows[index], tally(sample.masks, sample.ignore))

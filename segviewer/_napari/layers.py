@@ -1,7 +1,12 @@
-"""Turn a sample into napari layer data that shares the sample's arrays (no copies)."""
+"""Turn a sample into napari layer data that shares the sample's arrays (no copies).
+
+A layer's metadata carries only ids: which dataset (an id looked up in a weak registry),
+which sample, its role and class. The arrays and all state live in the Workspace.
+"""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from napari.utils.colormaps import DirectLabelColormap
@@ -11,6 +16,43 @@ from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.editing.derived import DerivedLayers, possible_conflicts
 
 META_KEY = "segviewer"
+# Datasets whose layers exist, by id; a reader's dataset waits here until a panel adopts it.
+_DATASETS: dict[int, Dataset] = {}
+_next_id = itertools.count(1)
+
+
+def dataset_id(dataset: Dataset) -> int:
+    """A stable id for ``dataset`` to put in layer metadata."""
+    for key, known in _DATASETS.items():
+        if known is dataset:
+            return key
+    key = next(_next_id)
+    _DATASETS[key] = dataset
+    return key
+
+
+def forget(dataset: Dataset) -> None:
+    """Drop a closed dataset from the registry."""
+    for key in [k for k, known in _DATASETS.items() if known is dataset]:
+        del _DATASETS[key]
+
+
+def sample_of_ids(dataset: int, index: int) -> Sample | None:
+    """The sample (as edited, if it was) that layer metadata ids point to."""
+    found = _DATASETS.get(dataset)
+    return None if found is None else found.sample(index)
+
+
+def standalone_layer_data(dataset: Dataset, index: int = 0) -> list[tuple[Any, dict, str]]:
+    """Layer data for a reader or sample-data hook, before any panel adopts the dataset."""
+    sample = dataset.sample(index)
+    return sample_layer_data(dataset, index, sample, DerivedLayers(sample.masks, sample.ignore))
+
+
+def dataset_of(layer) -> Dataset | None:
+    """The dataset a segviewer layer shows (None if it is gone or the layer is not ours)."""
+    meta = segviewer_meta(layer)
+    return None if meta is None else _DATASETS.get(meta.get("dataset"))
 
 
 def _colormap(colors: dict[int, str]) -> DirectLabelColormap:
@@ -28,28 +70,20 @@ def conflicts_colormap(n_classes: int) -> DirectLabelColormap:
     return _colormap({code: conflict_color(i) for i, code in enumerate(codes)})
 
 
-def sample_layer_data(dataset: Dataset, index: int) -> list[tuple[Any, dict, str]]:
-    """Layer data tuples for sample ``index``: the image, ``background``, one Labels layer
-    per class, then ``conflicts`` on top.
+def sample_layer_data(
+    dataset: Dataset, index: int, sample: Sample, derived: DerivedLayers
+) -> list[tuple[Any, dict, str]]:
+    """Layer data tuples for sample ``index`` (``sample``, with its ``derived`` arrays): the
+    image, ``background``, one Labels layer per class, then ``conflicts`` on top.
 
-    Every tuple's metadata records the dataset, the sample and its derived layers, so the
-    SegViewer panel can adopt layers that napari's File > Open or Open Sample added.
+    The metadata says which dataset and sample, so the SegViewer panel can adopt layers that
+    napari's File > Open or Open Sample added.
     """
-    sample: Sample = dataset.sample(index)
-    derived = DerivedLayers(sample.masks, sample.ignore)
     scale = sample.scale
+    key = dataset_id(dataset)
 
     def meta(role: str, class_index: int | None = None) -> dict:
-        return {
-            META_KEY: {
-                "dataset": dataset,
-                "index": index,
-                "sample": sample,
-                "derived": derived,
-                "role": role,
-                "class": class_index,
-            }
-        }
+        return {META_KEY: {"dataset": key, "index": index, "role": role, "class": class_index}}
 
     layers: list[tuple[Any, dict, str]] = [
         (

@@ -193,13 +193,16 @@ class ModelPanel(QWidget):
         name = self.model_combo.currentText()
         opener = self.opener(name, ["background", *session.sample.class_names])
         indices = list(range(len(dataset))) if self.scope_combo.currentIndex() else [session.index]
-        # images of samples in memory are read here; the others are read by the worker
-        images = {i: dataset.sample(i) for i in indices if dataset.is_modified(i)}
-        images[session.index] = session.sample
+        # the worker gets copies of samples in memory (the user may paint them meanwhile)
+        # and reads the others itself; each result carries the revision it was made from
+        workspace = session.workspace
+        images = {i: workspace.snapshot(i) for i in indices if dataset.is_edited(i)}
+        images[session.index] = workspace.snapshot(session.index)
+        revisions = {i: workspace.revision(i) for i in indices}
         self._stop.clear()
         device = self.device_combo.currentText()
         worker = _predict(dataset, indices, images, opener, device, self._stop)
-        worker.yielded.connect(lambda item: self._on_yielded(name, dataset, item))
+        worker.yielded.connect(lambda item: self._on_yielded(name, dataset, item, revisions))
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._on_finished)
         self._worker = worker
@@ -219,16 +222,16 @@ class ModelPanel(QWidget):
     def running(self) -> bool:
         return self._worker is not None
 
-    def _on_yielded(self, name: str, dataset, item) -> None:
+    def _on_yielded(self, name: str, dataset, item, revisions: dict[int, int]) -> None:
         """The opened model first (its classes name the prediction layers), then results."""
         if isinstance(item, LoadedModel):
             self.predictions.start(name, item.info.classes)
             self.predictions.prepare_layers()
         else:
-            self._on_result(dataset, *item)
+            self._on_result(dataset, *item, revision=revisions[item[0]])
 
-    def _on_result(self, dataset, index: int, labels, errors, scores, probabilities) -> None:
-        self.predictions.add(dataset, index, labels, errors, scores, probabilities)
+    def _on_result(self, dataset, index: int, labels, errors, scores, probabilities, revision):
+        self.predictions.add(dataset, index, labels, errors, scores, probabilities, revision)
         if self._bar is not None:
             self._bar.update(1)
 

@@ -24,6 +24,7 @@ from segviewer._napari.session import ViewerSession
 from segviewer.core.colors import ERROR_COLORS, class_color
 from segviewer.core.data.sample import Dataset
 from segviewer.core.model.scores import Scores, error_map, score_sample
+from segviewer.core.workspace import Prediction
 
 MODES = ("side by side", "overlay", "error map")
 GAP = 0.04  # space between the side-by-side panels, as a fraction of the image width
@@ -40,9 +41,7 @@ class Predictions:
 
     def __init__(self, session: ViewerSession):
         self.session = session
-        self.labels: dict[tuple[Dataset, int], np.ndarray] = {}
-        # class probabilities (float16, background first), for the 'model' conflict rule
-        self.probabilities: dict[tuple[Dataset, int], np.ndarray] = {}
+        self.workspace = session.workspace  # holds the predictions themselves
         # computed from the masks as they were; dropped when an edit changes them
         self._errors: dict[tuple[Dataset, int], np.ndarray] = {}
         self._scores: dict[tuple[Dataset, int], Scores] = {}
@@ -59,7 +58,8 @@ class Predictions:
     def start(self, model_name: str, classes: list[str]) -> None:
         """A new model run: earlier predictions (of another model) are dropped."""
         if model_name != self.model_name or classes != self.classes:
-            for cache in (self.labels, self.probabilities, self._errors, self._scores):
+            self.workspace.predictions.clear()
+            for cache in (self._errors, self._scores):
                 cache.clear()
         self.model_name, self.classes = model_name, list(classes)
         if "prediction" in self._layers:
@@ -69,12 +69,27 @@ class Predictions:
         """The ground truth's class colours for labels 1..C."""
         return _colormap({c + 1: class_color(c) for c in range(len(self.classes) - 1)})
 
-    def add(self, dataset, index, labels, errors=None, scores=None, probabilities=None) -> None:
-        """A sample's prediction (with its error map, scores and probabilities if known)."""
+    @property
+    def labels(self) -> dict[tuple[Dataset, int], np.ndarray]:
+        """The predicted index labels of each predicted sample."""
+        return {key: found.labels for key, found in self.workspace.predictions.items()}
+
+    def add(
+        self, dataset, index, labels, errors=None, scores=None, probabilities=None, revision=None
+    ) -> None:
+        """A sample's prediction (with its error map, scores and probabilities if known),
+        made from the sample's edit ``revision``: if the sample was edited since, the error
+        map and scores computed by the worker are stale and recomputed here."""
         key = (dataset, index)
-        self.labels[key] = labels
-        if probabilities is not None:
-            self.probabilities[key] = probabilities
+        now = self.workspace.revision(index, dataset)
+        revision = now if revision is None else revision
+        self.workspace.add_prediction(
+            dataset,
+            index,
+            Prediction(labels, probabilities, self.model_name or "", self.classes, revision),
+        )
+        if revision != now:
+            errors = scores = None
         for cache, value in ((self._errors, errors), (self._scores, scores)):
             if value is None:
                 cache.pop(key, None)
@@ -90,7 +105,7 @@ class Predictions:
             self._scores.pop(key, None)
 
     def probabilities_of(self, dataset: Dataset, index: int) -> np.ndarray | None:
-        return self.probabilities.get((dataset, index))
+        return self.workspace.probabilities_of(dataset, index)
 
     def shown_labels(self) -> np.ndarray | None:
         return self.labels.get((self.session.dataset, self.session.index))

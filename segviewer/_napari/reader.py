@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from napari.utils.notifications import show_error, show_warning
 
-from segviewer._napari.layers import sample_layer_data
+from segviewer._napari.layers import standalone_layer_data
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import is_supported, open_dataset
 
@@ -26,8 +26,8 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable | None:
 def read_dataset(path: str | Sequence[str]) -> list:
     """Open ``path`` as a dataset and return the layers of its first sample."""
     try:
-        dataset = open_dataset(path)
-        layers = sample_layer_data(dataset, 0)
+        dataset = open_dataset(path, warn=show_warning)
+        layers = standalone_layer_data(dataset)
     except SegviewerError as error:
         show_error(str(error))
         return NULL_LAYER

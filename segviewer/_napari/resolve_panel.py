@@ -99,4 +99,4 @@ class ResolvePanel(QWidget):
 
     def apply(self) -> int:
         whole = self.scope_combo.currentIndex() == 1
-        return self.session.edits.apply_rule(self.rule, self.priority, whole, self.probabilities_of)
+        return self.session.edits.apply_rule(self.rule, self.priority, whole)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from segviewer._napari.layers import sample_layer_data
+from segviewer._napari.layers import standalone_layer_data
 from segviewer.core.data.sample import Dataset
 from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
 
 
 def make_sample_data() -> list:
     dataset = Dataset.from_samples("segviewer sample", make_dataset_samples(DEFAULT_SEED))
-    return sample_layer_data(dataset, 0)
+    return standalone_layer_data(dataset, 0)

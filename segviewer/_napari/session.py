@@ -1,8 +1,8 @@
-"""Which datasets are open in a viewer and which sample it shows; no Qt widgets here.
+"""The napari side of a Workspace: which layers show its sample, and napari events → verbs.
 
-The viewer shows one sample at a time: its image and one Labels layer per class, whose
-data are the sample's own mask arrays. Painting edits the sample in place; the session
-marks it modified so the dataset keeps it in memory until it is saved.
+The viewer shows one sample at a time: its image and one Labels layer per class, whose data
+are the sample's own mask arrays held by the Workspace. Painting goes through the Workspace
+(see edits.py); workspace events refresh the layers. Layers carry only ids in metadata.
 """
 
 from __future__ import annotations
@@ -18,53 +18,68 @@ from psygnal import Signal
 from qtpy.QtCore import QTimer
 
 from segviewer._napari.edits import EditController
-from segviewer._napari.layers import sample_layer_data, segviewer_meta
+from segviewer._napari.layers import dataset_of, forget, sample_layer_data, segviewer_meta
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
-from segviewer.core.stats.classes import TallyTable, tally
+from segviewer.core.workspace import EditScope, Workspace
 
 VIEW_ROLES = ("prediction", "errors", "view")  # layers that show a model's predictions
 
 
 class ViewerSession:
-    """The open datasets of one viewer and the sample it shows."""
+    """The layers of one viewer over its Workspace (``session.workspace``)."""
 
     dataset_added = Signal(object)  # Dataset
     sample_changed = Signal()  # another sample (or dataset) is shown
     # masks changed (stroke, fill, undo, redo, rule); carries the (dataset, index) pairs an
-    # edit touched besides the shown sample
+    # edit touched
     edited = Signal(list)
 
-    def __init__(self, viewer: napari.Viewer):
+    def __init__(self, viewer: napari.Viewer, workspace: Workspace | None = None):
         self.viewer = viewer
-        self.datasets: list[Dataset] = []
-        # Per dataset, the tally of every counted sample; edits keep them exact.
-        self.tallies: dict[Dataset, TallyTable] = {}
-        self.dataset: Dataset | None = None
-        self.index: int | None = None
+        self.workspace = workspace or Workspace()
         self._switching = False
         self.edits = EditController(self)
         # Layers of edited samples are kept and re-shown, so napari's undo history survives
         # switching samples.
         self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
         self._connected: weakref.WeakSet[Layer] = weakref.WeakSet()
+        self.workspace.opened.connect(self.dataset_added.emit)
+        self.workspace.edited.connect(self._on_edited)
+        self.workspace.closed.connect(self._on_closed)
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
         for layer in list(viewer.layers):
             self._adopt(layer)
 
-    # -- what is shown ----------------------------------------------------------------------
+    # -- what is shown (the workspace's state) --------------------------------------------
+    @property
+    def datasets(self) -> list[Dataset]:
+        return self.workspace.datasets
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.workspace.dataset
+
+    @property
+    def index(self) -> int | None:
+        return self.workspace.index
+
     @property
     def sample(self) -> Sample | None:
         """The sample whose arrays the shown layers display (and edits change)."""
-        shown = self.shown_layers()
-        return segviewer_meta(shown[0])["sample"] if shown else None
+        return self.workspace.sample
 
     @property
     def derived(self):
-        """The shown sample's derived background and conflicts (core.derived.DerivedLayers)."""
-        shown = self.shown_layers()
-        return segviewer_meta(shown[0])["derived"] if shown else None
+        """The shown sample's derived background and conflicts (core.editing.derived)."""
+        return self.workspace.derived
+
+    def tallies(self, dataset: Dataset):
+        return self.workspace.tallies(dataset)
+
+    def shown_tally(self):
+        return self.workspace.tally()
 
     def shown_layers(self) -> list[Layer]:
         """The shown sample's image, background, class and conflicts layers."""
@@ -91,27 +106,23 @@ class ViewerSession:
         return self.add_dataset(dataset)
 
     def add_dataset(self, dataset: Dataset, index: int = 0) -> bool:
-        self._add(dataset)
+        self.workspace.add(dataset, show=None)
         return self.show(dataset, index)
 
-    def _add(self, dataset: Dataset) -> None:
-        if dataset not in self.datasets:
-            self.datasets.append(dataset)
-            self.tallies[dataset] = TallyTable(dataset.names)
-            self.dataset_added.emit(dataset)
-
     def show(self, dataset: Dataset, index: int) -> bool:
-        """Replace the shown sample's layers with those of ``dataset[index]``."""
+        """Show ``dataset[index]`` in the workspace and replace the shown layers with its own."""
         self.edits.flush()  # strokes still queued belong to the sample shown now
-        layers = self._kept_layers.get((dataset, index))
-        if layers is None:
-            try:
-                layers = [Layer.create(*data) for data in sample_layer_data(dataset, index)]
-            except SegviewerError as error:
-                show_error(str(error))
-                return False
-        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.shown_layers()}
         old_shape = self.sample.spatial_shape if self.sample is not None else None
+        try:
+            self.workspace.show(index, dataset)
+            layers = self._kept_layers.get((dataset, index)) or [
+                Layer.create(*data)
+                for data in sample_layer_data(dataset, index, self.sample, self.derived)
+            ]
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.shown_layers()}
         self._switching = True
         try:
             for layer in self.shown_layers():
@@ -123,8 +134,6 @@ class ViewerSession:
                 self._connect(layer)
         finally:
             self._switching = False
-        self.dataset, self.index = dataset, index
-        self._count_shown()
         if self.sample.spatial_shape != old_shape:
             self.viewer.reset_view()
         self._select_first_class()
@@ -162,10 +171,11 @@ class ViewerSession:
             self._adopt(event.value)
 
     def _adopt(self, layer: Layer) -> None:
-        meta = segviewer_meta(layer)
-        if meta is None or meta["role"] in VIEW_ROLES:  # predictions manage their own layers
-            return
-        dataset, index = meta["dataset"], meta["index"]
+        """Take over a layer that napari's reader or sample-data hook added."""
+        meta, dataset = segviewer_meta(layer), dataset_of(layer)
+        if meta is None or meta["role"] in VIEW_ROLES or dataset is None:
+            return  # predictions manage their own layers
+        index = meta["index"]
         if (dataset, index) != (self.dataset, self.index):
             # A new sample arrived: the viewer shows one sample at a time.
             stale = [
@@ -173,13 +183,23 @@ class ViewerSession:
             ]
             for old in stale:
                 self.viewer.layers.remove(old)
-            self._add(dataset)
-            self.dataset, self.index = dataset, index
+            self.workspace.add(dataset, show=None)
+            self.workspace.show(index, dataset)
+        self._rebind(layer, meta)
         self._connect(layer)
-        self._count_shown()
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
             QTimer.singleShot(0, self._select_first_class)
         self.sample_changed.emit()
+
+    def _rebind(self, layer: Layer, meta: dict) -> None:
+        """Make an adopted layer display the workspace's own arrays."""
+        arrays = {
+            "class": lambda: self.sample.masks[meta["class"]],
+            "background": lambda: self.derived.background,
+            "conflicts": lambda: self.derived.conflicts,
+        }
+        if meta["role"] in arrays and layer.data is not arrays[meta["role"]]():
+            layer.data = arrays[meta["role"]]()
 
     def _select_first_class(self) -> None:
         """Make the first class layer active, ready to paint."""
@@ -191,40 +211,19 @@ class ViewerSession:
             self._connected.add(layer)
             self.edits.connect(layer)
 
-    # -- what edits need --------------------------------------------------------------------
-    def mark_modified(self, dataset: Dataset, index: int, sample: Sample | None = None) -> None:
-        """Keep an edited sample (and its layers, with their history) until it is saved."""
-        shown = [layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)]
+    # -- workspace events -------------------------------------------------------------------
+    def _on_edited(self, scope: EditScope) -> None:
+        """Keep the layers of edited samples (with napari's history) and redraw."""
+        shown = [layer for layer in self.shown_layers() if _sample_key(layer) in scope.samples]
         if shown:
-            dataset.mark_modified(index, segviewer_meta(shown[0])["sample"])
-            self._kept_layers[dataset, index] = shown
-        else:
-            dataset.mark_modified(index, sample)
+            self._kept_layers[_sample_key(shown[0])] = shown
+        self.refresh_layers()
+        self.edited.emit(list(scope.samples))
 
-    def recount(self, dataset: Dataset, index: int, sample: Sample | None = None) -> None:
-        """Count a sample again from its masks (after a rule changed it)."""
-        sample = sample or dataset.sample(index)
-        self.tallies[dataset].set(index, sample.class_names, tally(sample.masks, sample.ignore))
-
-    def shown_tally(self):
-        """The shown sample's tally: kept exact by edits, or counted now if the dataset table
-        cannot hold it (its classes differ from the dataset's first sample)."""
-        table, sample = self.tallies[self.dataset], self.sample
-        if table.known[self.index]:
-            return table.rows[self.index]
-        return tally(sample.masks, sample.ignore)
-
-    def _count_shown(self) -> None:
-        """The shown sample's tally, counted once; edits keep it exact from then on."""
-        if self.sample is not None and not self.tallies[self.dataset].known[self.index]:
-            self.recount(self.dataset, self.index, self.sample)
-
-    def derived_of(self, dataset: Dataset, index: int):
-        """The derived layers' arrays of a sample that has layers, else None."""
-        layers = self._kept_layers.get((dataset, index)) or [
-            layer for layer in self.shown_layers() if _sample_key(layer) == (dataset, index)
-        ]
-        return segviewer_meta(layers[0])["derived"] if layers else None
+    def _on_closed(self, dataset: Dataset) -> None:
+        for key in [k for k in self._kept_layers if k[0] is dataset]:
+            del self._kept_layers[key]
+        forget(dataset)
 
     def refresh_layers(self) -> None:
         """Redraw the shown sample's mask and derived layers after their arrays changed."""
@@ -232,9 +231,8 @@ class ViewerSession:
             layer.refresh()
 
 
-def _sample_key(layer: Layer) -> tuple[Dataset, int]:
-    meta = segviewer_meta(layer)
-    return meta["dataset"], meta["index"]
+def _sample_key(layer: Layer) -> tuple[Dataset | None, int]:
+    return dataset_of(layer), segviewer_meta(layer)["index"]
 
 
 def _camera(viewer: napari.Viewer):

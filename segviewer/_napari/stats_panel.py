@@ -108,7 +108,7 @@ class StatsPanel(QWidget):
         session = self.session
         if session.dataset is None:
             return None
-        table = session.tallies[session.dataset]
+        table = session.tallies(session.dataset)
         try:
             beta = self._beta()
         except ValueError:  # SegviewerError included
@@ -144,7 +144,7 @@ class StatsPanel(QWidget):
         return stats.normalized_weights() if self.normalize_box.isChecked() else stats.weights()
 
     def _show_summary(self) -> None:
-        stats, table = self.stats, self.session.tallies[self.session.dataset]
+        stats, table = self.stats, self.session.tallies(self.session.dataset)
         counted = int(table.known.sum())
         scope = (
             f"{len(stats.sample_names)} samples"

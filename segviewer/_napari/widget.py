@@ -204,7 +204,7 @@ class SegViewerWidget(QWidget):
         dataset = self._listed
         mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
         summary = self._summaries[id(dataset)][index]
-        table = self.session.tallies[dataset]
+        table = self.session.tallies(dataset)
         if isinstance(summary, SampleSummary):
             row = table.rows[index] if table.known[index] else summary.tally  # edits are known
             cells = [
@@ -286,7 +286,7 @@ class SegViewerWidget(QWidget):
         worker.start()
 
     def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
-        table = self.session.tallies[dataset]
+        table = self.session.tallies(dataset)
         if self._summaries[id(dataset)][index] is None:  # the shown sample's own line wins
             self._summaries[id(dataset)][index] = line
         if isinstance(line, SampleSummary) and not table.known[index]:

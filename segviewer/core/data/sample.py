@@ -63,8 +63,10 @@ class SampleRef:
 class Dataset:
     """An ordered collection of samples, read on demand.
 
-    Samples the user has edited are pinned in memory until saved, so switching samples
-    never loses an edit; unedited samples are kept in a small cache and re-read when evicted.
+    Samples the user has edited are pinned in memory, so switching samples never loses an
+    edit (after a save too: the source files still hold the unedited data); unedited samples
+    are kept in a small cache and re-read when evicted. Edited samples not saved since their
+    last edit are *modified* (the ● mark).
     """
 
     def __init__(self, name: str, refs: Sequence[SampleRef], cache_size: int = 3):
@@ -74,7 +76,8 @@ class Dataset:
         self.refs = list(refs)
         self.cache_size = cache_size
         self._cache: OrderedDict[int, Sample] = OrderedDict()
-        self._modified: dict[int, Sample] = {}
+        self._edited: dict[int, Sample] = {}
+        self._unsaved: set[int] = set()
 
     @classmethod
     def from_samples(cls, name: str, samples: Sequence[Sample]) -> Dataset:
@@ -94,8 +97,8 @@ class Dataset:
 
     def sample(self, index: int) -> Sample:
         """Return sample ``index``: the edited copy if there is one, else read (or cached)."""
-        if index in self._modified:
-            return self._modified[index]
+        if index in self._edited:
+            return self._edited[index]
         if index in self._cache:
             self._cache.move_to_end(index)
             return self._cache[index]
@@ -108,17 +111,24 @@ class Dataset:
     def mark_modified(self, index: int, sample: Sample | None = None) -> None:
         """Pin sample ``index`` (the given object, else the current one) in memory: it holds
         edits that are not saved yet."""
-        self._modified[index] = sample if sample is not None else self.sample(index)
+        self._edited[index] = sample if sample is not None else self.sample(index)
+        self._unsaved.add(index)
 
     def mark_saved(self, index: int) -> None:
-        self._modified.pop(index, None)
+        """Sample ``index`` was written as it is now (it stays in memory, edited)."""
+        self._unsaved.discard(index)
 
     def is_modified(self, index: int) -> bool:
-        return index in self._modified
+        """Whether sample ``index`` has edits that are not saved."""
+        return index in self._unsaved
+
+    def is_edited(self, index: int) -> bool:
+        """Whether sample ``index`` was ever edited (its edited copy is kept in memory)."""
+        return index in self._edited
 
     @property
     def modified(self) -> list[int]:
-        return sorted(self._modified)
+        return sorted(self._unsaved)
 
     def __iter__(self):
         """Yield every sample in order (each read as needed; edited samples as edited)."""

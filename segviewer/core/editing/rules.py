@@ -17,13 +17,16 @@ conflict never change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from segviewer.core.data.sample import Sample
+from segviewer.core.editing.history import Change
 from segviewer.core.errors import SegviewerError
+from segviewer.core.progress import Progress, ensure
 from segviewer.core.stats.counts import coverage
 
 RULES = ("priority", "smallest", "largest", "nearest", "model", "ignore", "background")
@@ -170,8 +173,6 @@ def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
 def resolve_sample(sample, rule: str, order: Sequence[int] | None = None, probabilities=None):
     """Apply ``rule`` to a Sample in place; return its Resolution and the history changes
     that undo it (the masks at the conflict pixels and, for ``ignore``, the ignore mask)."""
-    from segviewer.core.editing.history import Change
-
     resolution = plan(sample.masks, rule, order, probabilities)
     if resolution.n_conflicts == 0:
         return resolution, []
@@ -184,3 +185,24 @@ def resolve_sample(sample, rule: str, order: Sequence[int] | None = None, probab
     if ignore is not None:
         sample.ignore |= ignore
     return resolution, changes
+
+
+def resolved_samples(
+    samples: Iterable[tuple[int, Sample]],
+    rule: str,
+    priority: Sequence[str] | None = None,
+    probabilities: Callable[[Sample, int], np.ndarray | None] | None = None,
+    progress: Progress | None = None,
+    total: int = 0,
+) -> Iterator[tuple[int, Sample, Resolution, list]]:
+    """The one dataset loop of every resolve: apply ``rule`` to each ``(index, sample)`` in
+    place and yield ``(index, sample, resolution, undo changes)``, in order.
+    ``probabilities(sample, index)`` gives a model's class probabilities (``model`` rule)."""
+    progress = ensure(progress)
+    progress.start(total, f"resolving by {rule}")
+    for index, sample in samples:
+        order = priority_order(sample.class_names, priority)
+        found = probabilities(sample, index) if probabilities is not None else None
+        resolution, changes = resolve_sample(sample, rule, order, found)
+        yield index, sample, resolution, changes
+        progress.step(sample.name)

@@ -52,15 +52,15 @@ def _allowed(before: np.ndarray, area: Area) -> np.ndarray | None:
 
 
 def apply_class_atom(
-    masks: np.ndarray, class_index: int, atom, policy: PaintPolicy
-) -> tuple[Region, Change]:
-    """Apply one atom painted on class ``class_index`` (masks must not hold it yet)."""
+    masks: np.ndarray, class_index: int, atom, policy: PaintPolicy, ignore: np.ndarray | None = None
+) -> tuple[Region, list[Change]]:
+    """Apply one atom painted on class ``class_index`` (masks must not hold it yet); pixels
+    given to the class stop being ``ignore``."""
     region = atom_region(atom, masks.shape[1:])
     index = (slice(None), *region)
-    change = Change.capture(masks, index)
-    before = change.values
+    changes = [Change.capture(masks, index)]
     target = _changed_mask(atom, region)
-    allowed = _allowed(before, policy.area)
+    allowed = _allowed(changes[0].values, policy.area)
     if allowed is not None:
         target &= allowed
     value = np.uint8(new_values(atom) != 0) if np.ndim(new_values(atom)) == 0 else None
@@ -77,22 +77,38 @@ def apply_class_atom(
         for c in range(masks.shape[0]):
             if c != class_index:
                 block[c][painted] = 0
-    return region, change
+    changes += _unignore(ignore, region, painted)
+    return region, changes
 
 
-def apply_background_atom(masks: np.ndarray, atom, policy: PaintPolicy) -> tuple[Region, Change]:
+def apply_background_atom(
+    masks: np.ndarray, atom, policy: PaintPolicy, ignore: np.ndarray | None = None
+) -> tuple[Region, list[Change]]:
     """Painting background (1) empties the pixels of every class; erasing it (0) gives them
-    to ``policy.background_fill``. The area policy applies as for class strokes."""
+    to ``policy.background_fill``. The area policy applies as for class strokes; pixels
+    made background or given to a class stop being ``ignore``."""
     region = atom_region(atom, masks.shape[1:])
     index = (slice(None), *region)
-    change = Change.capture(masks, index)
+    changes = [Change.capture(masks, index)]
     target = _changed_mask(atom, region)
-    allowed = _allowed(change.values, policy.area)
+    allowed = _allowed(changes[0].values, policy.area)
     if allowed is not None:
         target &= allowed
     block = masks[index]
     if new_values(atom):
         block[:, target] = 0
+        given = target
     else:
-        block[policy.background_fill][target & (block.sum(axis=0) == 0)] = 1
-    return region, change
+        given = target & (block.sum(axis=0) == 0)
+        block[policy.background_fill][given] = 1
+    changes += _unignore(ignore, region, given)
+    return region, changes
+
+
+def _unignore(ignore: np.ndarray | None, region: Region, given: np.ndarray) -> list[Change]:
+    """Clear ``ignore`` where an edit gave pixels to a class or to background."""
+    if ignore is None or not ignore[region][given].any():
+        return []
+    change = Change.capture(ignore, region)
+    ignore[region][given] = 0
+    return [change]

@@ -1,0 +1,128 @@
+"""The Workspace's model predictions: run a model, keep its labels, score them, map errors.
+
+A prediction remembers the sample's edit revision it was made from; scores and error maps
+are always computed against the masks as they are now, so they follow the user's edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from segviewer.core.model.scores import Scores, error_map, score_sample
+from segviewer.core.progress import Progress, ensure
+
+if TYPE_CHECKING:
+    from segviewer.core.data.sample import Dataset
+    from segviewer.core.model.files import LoadedModel
+
+
+@dataclass
+class Prediction:
+    """A model's output for one sample."""
+
+    labels: np.ndarray  # index labels: 0 background, c + 1 for class c
+    probabilities: np.ndarray | None  # (1 + C, *spatial) float16, background first
+    model: str
+    classes: list[str]  # background first
+    revision: int  # the sample's edit revision it was predicted from
+
+
+class PredictionsMixin:
+    """Verbs of :class:`~segviewer.core.workspace.Workspace` about model predictions."""
+
+    predictions: dict
+
+    def predict(
+        self,
+        model: str | LoadedModel = "bundled",
+        scope: str = "sample",
+        device: str = "cpu",
+        progress: Progress | None = None,
+    ) -> list[int]:
+        """Run ``model`` (a registered name, a model file or a LoadedModel) on the shown
+        sample or on every sample; return the indices predicted."""
+        from segviewer.core.model.evaluation import channel_axis_of, check_classes
+        from segviewer.core.model.inference import choose_device, labels_of
+        from segviewer.core.model.inference import predict as run_model
+        from segviewer.core.model.registry import open_model
+
+        dataset = self._require_dataset()
+        device = choose_device(device)
+        if isinstance(model, str):
+            model = open_model(model, ["background", *self.sample.class_names])
+        indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
+        progress = ensure(progress)
+        progress.start(len(indices), f"predicting with {model.info.name}")
+        for index in indices:
+            revision = self.revision(index, dataset)
+            sample = self.sample_of(index, dataset)  # images never change: no snapshot needed
+            check_classes(model.info.classes, sample)
+            found = run_model(
+                model,
+                sample.image,
+                channel_axis_of(sample),
+                device,
+                should_stop=progress.should_stop,
+            )
+            self.add_prediction(
+                dataset,
+                index,
+                Prediction(
+                    labels_of(found),
+                    found.astype(np.float16),
+                    model.info.name,
+                    list(model.info.classes),
+                    revision,
+                ),
+            )
+            progress.step(sample.name)
+        return indices
+
+    def add_prediction(self, dataset: Dataset, index: int, prediction: Prediction) -> None:
+        """Keep ``prediction`` for sample ``index`` (predictions of another model are dropped)."""
+        others = [k for k, p in self.predictions.items() if p.classes != prediction.classes]
+        for key in others:
+            del self.predictions[key]
+        self.predictions[dataset, index] = prediction
+        self.predicted.emit(dataset, index)
+
+    def prediction(self, index: int | None = None, dataset: Dataset | None = None):
+        """The prediction of sample ``index`` (default: the shown one), or None."""
+        dataset = dataset or self._require_dataset()
+        return self.predictions.get((dataset, self.index if index is None else index))
+
+    def is_stale(self, index: int | None = None, dataset: Dataset | None = None) -> bool:
+        """Whether the sample was edited after its prediction was made."""
+        found = self.prediction(index, dataset)
+        index = self.index if index is None else index
+        return found is not None and found.revision != self.revision(index, dataset)
+
+    def predicted_indices(self, dataset: Dataset | None = None) -> list[int]:
+        dataset = dataset or self._require_dataset()
+        return sorted(i for owner, i in self.predictions if owner is dataset)
+
+    def evaluate(self, scope: str = "dataset") -> dict[int, Scores]:
+        """Scores of each predicted sample (or the shown one) against its masks as they are."""
+        dataset = self._require_dataset()
+        indices = self.predicted_indices(dataset) if scope == "dataset" else [self.index]
+        scores = {}
+        for index in indices:
+            found, sample = self.prediction(index, dataset), self.sample_of(index, dataset)
+            if found is not None:
+                scores[index] = score_sample(sample.masks, found.labels, sample.ignore)
+        return scores
+
+    def error_map(self, index: int | None = None, dataset: Dataset | None = None):
+        """Correct / missed / extra / wrong class per pixel (see core.model.scores), or None."""
+        found = self.prediction(index, dataset)
+        if found is None:
+            return None
+        sample = self.sample_of(self.index if index is None else index, dataset)
+        return error_map(sample.masks, found.labels, sample.ignore)
+
+    def probabilities_of(self, dataset: Dataset, index: int) -> np.ndarray | None:
+        found = self.predictions.get((dataset, index))
+        return None if found is None or found.probabilities is None else found.probabilities

@@ -1,0 +1,405 @@
+"""The Workspace: the datasets a user has open and everything they did to them, without Qt.
+
+One Workspace sits under every shell: the napari panel forwards paint events and button
+clicks to its verbs and redraws on its events, the CLI calls the same verbs, and a notebook
+user gets the same power::
+
+    import segviewer
+    ws = segviewer.Workspace.open("data/")
+    ws.apply_rule("nearest", scope="dataset")
+    ws.save("clean/", format="index")
+
+It holds, per open dataset, the undo history and the tallies of every counted sample; per
+shown or edited sample, the derived ``background`` and ``conflicts`` arrays and an edit
+revision (a counter that workers compare against to know that their result is stale); and
+the model predictions made in it. Events (psygnal, as in napari) say what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from psygnal import Signal
+
+from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.editing.atoms import Region
+from segviewer.core.editing.derived import DerivedLayers, classes_of
+from segviewer.core.editing.history import EditHistory, Step
+from segviewer.core.editing.regions import ConflictRegion, conflict_regions
+from segviewer.core.editing.rules import resolved_samples
+from segviewer.core.editing.strokes import PaintPolicy, apply_background_atom, apply_class_atom
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.io.writers import save_samples
+from segviewer.core.progress import Progress, ensure
+from segviewer.core.stats.classes import ClassStats, TallyTable, tally
+from segviewer.core.workspace.predictions import Prediction, PredictionsMixin
+
+Scope = Literal["sample", "dataset"]
+Where = np.ndarray | Region  # a boolean mask of the sample's spatial shape, or a box
+Key = tuple[Dataset, int]
+
+
+@dataclass
+class EditScope:
+    """What an edit (or its undo) touched: the samples, and for a stroke its box."""
+
+    samples: list[Key]
+    region: Region | None = None  # one sample's changed box; None: recount every sample
+
+
+class Workspace(PredictionsMixin):
+    """Open datasets, the shown sample, edits with undo, statistics, predictions, saving."""
+
+    opened = Signal(object)  # a Dataset was added
+    closed = Signal(object)  # a Dataset was closed
+    shown = Signal()  # another sample (or dataset) is shown
+    edited = Signal(object)  # an EditScope: masks changed (edit, rule, undo, redo)
+    saved = Signal(object, list)  # a Dataset and the indices written
+    predicted = Signal(object, int)  # a Dataset and the index that got a prediction
+
+    def __init__(self) -> None:
+        self.datasets: list[Dataset] = []
+        self.dataset: Dataset | None = None
+        self.index: int | None = None
+        self.policy = PaintPolicy()
+        self._sample: Sample | None = None
+        self._histories: dict[Dataset, EditHistory] = {}
+        self._tallies: dict[Dataset, TallyTable] = {}
+        self._derived: dict[Key, DerivedLayers] = {}
+        self._revisions: dict[Key, int] = {}
+        self.predictions: dict[Key, Prediction] = {}
+
+    # -- opening and showing ----------------------------------------------------------------
+    @classmethod
+    def open(cls, *paths: str | Path, class_axis: str = "auto") -> Workspace:
+        """A workspace with ``paths`` (files and dataset folders) open as one dataset."""
+        workspace = cls()
+        workspace.add(open_dataset([str(p) for p in paths], class_axis=class_axis))
+        return workspace
+
+    def add(self, dataset: Dataset, show: int | None = 0) -> Dataset:
+        """Add ``dataset`` (if new) and show its sample ``show`` (None: show nothing new)."""
+        if dataset not in self.datasets:
+            self.datasets.append(dataset)
+            self._histories[dataset] = EditHistory()
+            self._tallies[dataset] = TallyTable(dataset.names)
+            self.opened.emit(dataset)
+        if show is not None:
+            self.show(show, dataset)
+        return dataset
+
+    def close(self, dataset: Dataset) -> None:
+        """Forget ``dataset`` and its edits (a shell asks first if :meth:`unsaved` says so)."""
+        self.datasets.remove(dataset)
+        for store in (self._histories, self._tallies):
+            store.pop(dataset, None)
+        for store in (self._derived, self._revisions, self.predictions):
+            for key in [k for k in store if k[0] is dataset]:
+                del store[key]
+        if self.dataset is dataset:
+            self.dataset = self.index = self._sample = None
+            if self.datasets:
+                self.show(0, self.datasets[-1])
+        self.closed.emit(dataset)
+
+    def show(self, index: int, dataset: Dataset | None = None) -> Sample:
+        """Show sample ``index`` of ``dataset`` (default: the shown dataset)."""
+        dataset = dataset or self._require_dataset()
+        if not 0 <= index < len(dataset):
+            raise SegviewerError(f"{dataset.name}: no sample {index} (it has {len(dataset)})")
+        sample = dataset.sample(index)
+        if self.dataset is not None and not self.dataset.is_edited(self.index):
+            self._derived.pop((self.dataset, self.index), None)  # kept only while needed
+        self.dataset, self.index, self._sample = dataset, index, sample
+        if not self._tallies[dataset].known[index]:
+            self._tallies[dataset].set(
+                index, sample.class_names, tally(sample.masks, sample.ignore)
+            )
+        self.shown.emit()
+        return sample
+
+    @property
+    def sample(self) -> Sample | None:
+        """The shown sample: the arrays that the shells display and edits change."""
+        return self._sample
+
+    def sample_of(self, index: int, dataset: Dataset | None = None) -> Sample:
+        """Sample ``index`` as the user has it now (edited or shown copies first)."""
+        dataset = dataset or self._require_dataset()
+        if dataset is self.dataset and index == self.index:
+            return self._sample
+        return dataset.sample(index)
+
+    @property
+    def derived(self) -> DerivedLayers | None:
+        """The shown sample's ``background`` and ``conflicts`` arrays, kept exact by edits."""
+        return None if self._sample is None else self.derived_of(self.index, self.dataset)
+
+    def derived_of(self, index: int, dataset: Dataset | None = None) -> DerivedLayers:
+        dataset = dataset or self._require_dataset()
+        key = (dataset, index)
+        if key not in self._derived:
+            sample = self.sample_of(index, dataset)
+            self._derived[key] = DerivedLayers(sample.masks, sample.ignore)
+        return self._derived[key]
+
+    def history(self, dataset: Dataset | None = None) -> EditHistory:
+        return self._histories[dataset or self._require_dataset()]
+
+    def tallies(self, dataset: Dataset | None = None) -> TallyTable:
+        """Every counted sample's tally ``[background, *classes, conflicts]``."""
+        return self._tallies[dataset or self._require_dataset()]
+
+    def tally(self) -> np.ndarray:
+        """The shown sample's tally (counted now if the dataset table cannot hold it)."""
+        table = self.tallies()
+        if table.known[self.index]:
+            return table.rows[self.index]
+        return tally(self._sample.masks, self._sample.ignore)
+
+    def _require_dataset(self) -> Dataset:
+        if self.dataset is None:
+            raise SegviewerError("no dataset is open: open files or a folder first")
+        return self.dataset
+
+    # -- edited and saved state ---------------------------------------------------------------
+    def is_modified(self, index: int, dataset: Dataset | None = None) -> bool:
+        return (dataset or self._require_dataset()).is_modified(index)
+
+    def unsaved(self, dataset: Dataset | None = None) -> list[int]:
+        """Indices of samples with edits not saved yet."""
+        return (dataset or self._require_dataset()).modified
+
+    def revision(self, index: int, dataset: Dataset | None = None) -> int:
+        """How many edits (and undos) have changed this sample: a worker's staleness check."""
+        return self._revisions.get((dataset or self._require_dataset(), index), 0)
+
+    def snapshot(self, index: int, dataset: Dataset | None = None) -> Sample:
+        """A copy of sample ``index`` that later edits cannot change, for a worker."""
+        sample = self.sample_of(index, dataset)
+        ignore = None if sample.ignore is None else sample.ignore.copy()
+        return replace(sample, masks=sample.masks.copy(), ignore=ignore)
+
+    def _touched(self, dataset: Dataset, index: int, sample: Sample) -> None:
+        dataset.mark_modified(index, sample)
+        self._revisions[dataset, index] = self._revisions.get((dataset, index), 0) + 1
+        derived = self._derived.get((dataset, index))
+        if derived is not None:
+            derived.ignore = sample.ignore
+
+    # -- strokes ------------------------------------------------------------------------------
+    def paint(self, class_name: str, where: Where, value: int = 1) -> EditScope | None:
+        """Set class ``class_name`` to ``value`` (1 or 0) at ``where`` under :attr:`policy`."""
+        names = self._sample.class_names if self._sample else []
+        if class_name not in names:
+            raise SegviewerError(f"no class {class_name!r}; the classes are {names}")
+        atom = _atom(where, value, self._sample.spatial_shape)
+        return self.stroke(names.index(class_name), [atom], f"{class_name} stroke")
+
+    def paint_background(self, where: Where, value: int = 1) -> EditScope | None:
+        """Make pixels background (1: they leave every class) or give background pixels to
+        ``policy.background_fill`` (0), under :attr:`policy`."""
+        if self._sample is None:
+            raise SegviewerError("no sample is shown")
+        atom = _atom(where, value, self._sample.spatial_shape)
+        return self.stroke("background", [atom], "background stroke")
+
+    def stroke(self, target: int | str, atoms: Sequence, label: str = "stroke") -> EditScope | None:
+        """Apply napari-style history atoms on class ``target`` (an index) or on
+        ``"background"`` to the shown sample, as one undo step."""
+        sample, derived = self._sample, self.derived
+        if sample is None:
+            raise SegviewerError("no sample is shown")
+        key = (self.dataset, self.index)
+        step = Step(label)
+        boxes = []
+        for atom in atoms:
+            before = self._box_tally(sample, atom)
+            if target == "background":
+                region, changes = apply_background_atom(
+                    sample.masks, atom, self.policy, sample.ignore
+                )
+            else:
+                region, changes = apply_class_atom(
+                    sample.masks, int(target), atom, self.policy, sample.ignore
+                )
+            step.changes += changes
+            derived.update(region)
+            self._tallies[key[0]].add(key[1], tally(sample.masks, sample.ignore, region) - before)
+            boxes.append(region)
+        step.context = EditScope([key], _union(boxes))
+        return self._record(step, [(key, sample)])
+
+    @staticmethod
+    def _box_tally(sample: Sample, atom) -> np.ndarray:
+        from segviewer.core.editing.atoms import atom_region
+
+        return tally(sample.masks, sample.ignore, atom_region(atom, sample.masks.shape[1:]))
+
+    # -- rules ----------------------------------------------------------------------------------
+    def apply_rule(
+        self,
+        rule: str,
+        scope: Scope = "sample",
+        priority: Sequence[str] | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Resolve the conflicts of the shown sample (or of every sample) by ``rule``, as one
+        undo step; return the number of conflict pixels resolved. The ``model`` rule uses the
+        probabilities of :meth:`predict` (samples without any are left as they are)."""
+        dataset = self._require_dataset()
+        indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
+        probabilities = None
+        if rule == "model":
+            indices = [i for i in indices if self.probabilities_of(dataset, i) is not None]
+            probabilities = lambda sample, i: self.probabilities_of(dataset, i)  # noqa: E731
+        samples = ((i, self.sample_of(i, dataset)) for i in indices)
+        step = Step(f"rule '{rule}' on {'the dataset' if scope == 'dataset' else 'this sample'}")
+        touched, resolved = [], 0
+        for index, sample, resolution, changes in resolved_samples(
+            samples, rule, priority, probabilities, ensure(progress), total=len(indices)
+        ):
+            if changes:
+                resolved += resolution.n_conflicts
+                step.changes += changes
+                touched.append(((dataset, index), sample))
+        step.context = EditScope([key for key, _ in touched])
+        self._record(step, touched)
+        return resolved
+
+    # -- undo / redo ----------------------------------------------------------------------------
+    def undo(self) -> EditScope | None:
+        return self._move(redo=False)
+
+    def redo(self) -> EditScope | None:
+        return self._move(redo=True)
+
+    def _move(self, redo: bool) -> EditScope | None:
+        history = self.history()
+        step = history.peek(redo)
+        if step is None:
+            return None
+        scope: EditScope = step.context
+        if scope.region is not None:
+            ((dataset, index),) = scope.samples
+            sample = self.sample_of(index, dataset)
+            before = tally(sample.masks, sample.ignore, scope.region)
+        history.redo() if redo else history.undo()
+        touched = [(key, self.sample_of(key[1], key[0])) for key in scope.samples]
+        if scope.region is not None:
+            delta = tally(sample.masks, sample.ignore, scope.region) - before
+            self._tallies[dataset].add(index, delta)
+        return self._after(step, touched)
+
+    def _record(self, step: Step, touched: list) -> EditScope | None:
+        """Push ``step``; recount rules' samples; mark everything touched; emit."""
+        self.history(touched[0][0][0] if touched else None).push(step)
+        if not step.changes or step is not self.history().peek():
+            return None
+        return self._after(step, touched, fresh=True)
+
+    def _after(self, step: Step, touched: list, fresh: bool = False) -> EditScope:
+        scope: EditScope = step.context
+        for (dataset, index), sample in touched:
+            self._touched(dataset, index, sample)
+            if scope.region is None:
+                self._tallies[dataset].set(
+                    index, sample.class_names, tally(sample.masks, sample.ignore)
+                )
+                if (dataset, index) in self._derived:
+                    self._derived[dataset, index].update()
+            elif not fresh:
+                self._derived[dataset, index].update(scope.region)
+        self.edited.emit(scope)
+        return scope
+
+    # -- statistics and conflicts -------------------------------------------------------------
+    def stats(
+        self, scope: Scope = "dataset", beta: float | None = None, progress: Progress | None = None
+    ) -> ClassStats:
+        """Class statistics and weights of the shown sample or of the whole dataset (samples
+        not counted yet are read and counted first)."""
+        dataset, table = self._require_dataset(), self.tallies()
+        if scope == "sample":
+            return ClassStats(
+                self._sample.class_names, [self._sample.name], self.tally()[None], beta
+            )
+        missing = np.flatnonzero(~table.known).tolist()
+        progress = ensure(progress)
+        progress.start(len(missing), "counting")
+        for index in missing:
+            sample = self.sample_of(index, dataset)
+            table.set(index, sample.class_names, tally(sample.masks, sample.ignore))
+            progress.step(sample.name)
+        return table.stats(beta=beta)
+
+    def conflict_regions(self) -> list[ConflictRegion]:
+        """The shown sample's conflict regions (connected, diagonals touching), largest first."""
+        return conflict_regions(self.derived.conflicts)
+
+    def conflict_combinations(self) -> dict[tuple[str, ...], int]:
+        """Pixels of the shown sample per combination of two or more classes."""
+        return combination_counts(self.derived.conflicts, self._sample.class_names)
+
+    # -- saving ------------------------------------------------------------------------------
+    def save(
+        self,
+        out: str | Path,
+        format: str = "onehot",
+        scope: Scope = "dataset",
+        progress: Progress | None = None,
+    ) -> Path:
+        """Write the samples as the user has them now into the new folder ``out`` (each in
+        its own container); saved samples lose their ● edited mark."""
+        dataset = self._require_dataset()
+        indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
+        progress = ensure(progress)
+        progress.start(len(indices), "saving")
+
+        def samples():
+            for index in indices:
+                yield self.sample_of(index, dataset)
+                progress.step()
+
+        path = save_samples(samples(), Path(out), format)
+        for index in indices:
+            dataset.mark_saved(index)
+        self.saved.emit(dataset, indices)
+        return path
+
+
+def combination_counts(conflicts: np.ndarray, class_names: Sequence[str]) -> dict:
+    """Pixels per combination of classes in a ``conflicts`` array, largest first."""
+    codes, counts = np.unique(conflicts[conflicts > 0], return_counts=True)
+    pairs = [
+        (tuple(class_names[c] for c in classes_of(int(code))), int(n))
+        for code, n in zip(codes.tolist(), counts.tolist(), strict=True)
+    ]
+    return dict(sorted(pairs, key=lambda kv: -kv[1]))
+
+
+def _atom(where: Where, value: int, shape: tuple[int, ...]):
+    """A napari-style atom ``(indices, old values, new value)`` for a mask or a box."""
+    if isinstance(where, tuple) and all(isinstance(s, slice) for s in where):
+        if len(where) != len(shape):
+            raise SegviewerError(f"a box of {len(where)} axes for a {len(shape)}D sample")
+        box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(where, shape, strict=True))
+        return (box, None, int(value))
+    mask = np.asarray(where, bool)
+    if mask.shape != shape:
+        raise SegviewerError(f"a mask of shape {mask.shape} for a sample of shape {shape}")
+    return (np.nonzero(mask), None, int(value))
+
+
+def _union(boxes: list[Region]) -> Region | None:
+    if not boxes:
+        return None
+    return tuple(
+        slice(min(b[axis].start for b in boxes), max(b[axis].stop for b in boxes))
+        for axis in range(len(boxes[0]))
+    )
