@@ -44,20 +44,31 @@ def to_index(masks: np.ndarray, ignore: np.ndarray | None, where: str) -> np.nda
 
 
 def from_index(labels: np.ndarray, n_classes: int | None, where: str):
-    """``(masks, ignore)`` from an index label image; ``n_classes`` None = its largest label."""
+    """``(masks, ignore)`` from an index label image; ``n_classes`` None = its largest label.
+
+    Every label value is checked in one pass over the unique values before anything is
+    allocated per class, so a stray huge value is an error, not an exhausted memory.
+    """
     if labels.dtype.kind not in "iu":
         raise SegviewerError(f"{where}: index labels must be integers, found {labels.dtype}")
     values = np.unique(labels)
-    classes = values[(values != IGNORE_LABEL) & (values != 0)]
-    if n_classes is None:
-        n_classes = int(classes.max(initial=0))
-    bad = values[(values < 0) | ((values > n_classes) & (values != IGNORE_LABEL))]
+    limit = MAX_INDEX_CLASSES if n_classes is None else n_classes
+    bad = values[(values < 0) | ((values > limit) & (values != IGNORE_LABEL))]
     if bad.size:
         raise SegviewerError(
             f"{where}: label values {', '.join(map(str, bad[:10].tolist()))} are not classes; "
-            f"expected 0 (background), 1..{n_classes} or 255 (ignore)"
+            f"expected 0 (background), 1..{limit} or 255 (ignore)"
         )
-    masks = np.stack([labels == c + 1 for c in range(n_classes)]).astype(np.uint8)
+    if n_classes is None:
+        n_classes = int(values[values != IGNORE_LABEL].max(initial=0))
+    if n_classes == 0:
+        raise SegviewerError(
+            f"{where}: the index labels hold no class (only 0 background or 255 ignore) and no "
+            "class names say which classes there are; expected labels 1..C, or class names"
+        )
+    masks = np.empty((n_classes, *labels.shape), np.uint8)
+    for c, mask in enumerate(masks.view(bool)):
+        np.equal(labels, c + 1, out=mask)
     ignore = labels == IGNORE_LABEL
     return masks, (ignore.astype(np.uint8) if ignore.any() else None)
 

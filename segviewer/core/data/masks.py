@@ -29,18 +29,20 @@ def is_rgb(image: np.ndarray) -> bool:
 
 
 def check_image(image: np.ndarray, where: str) -> np.ndarray:
-    """Refuse images that cannot be shown or trained on (wrong rank, NaN values)."""
+    """Refuse images that cannot be shown or trained on (wrong rank, NaN or ±inf values)."""
     if image.ndim not in (2, 3) or image.size == 0:
         raise SegviewerError(
             f"{where}: image has shape {image.shape}; expected a 2D (Y, X), RGB (Y, X, 3) "
             "or 3D (Z, Y, X) image"
         )
     if image.dtype.kind == "f":
-        nan = int(np.count_nonzero(np.isnan(image)))
-        if nan:
+        bad = image.size - int(np.count_nonzero(np.isfinite(image)))
+        if bad:
+            nan = int(np.count_nonzero(np.isnan(image)))
+            kinds = [f"{n} {what}" for n, what in ((nan, "NaN"), (bad - nan, "infinite")) if n]
             raise SegviewerError(
-                f"{where}: image contains {nan} NaN values ({nan / image.size:.0%} of it); "
-                "expected finite intensities"
+                f"{where}: image contains {' and '.join(kinds)} values ({bad / image.size:.0%} "
+                "of it); expected finite intensities"
             )
     elif image.dtype.kind not in "biu":
         raise SegviewerError(f"{where}: image has unsupported dtype {image.dtype}")

@@ -26,7 +26,7 @@ _dataset: Dataset | None = None  # the dataset of this worker process
 
 def _open_in_worker(paths: Sequence[str], class_axis: str) -> None:
     global _dataset
-    _dataset = open_dataset(paths, class_axis=class_axis)
+    _dataset = open_dataset(paths, class_axis=class_axis, warn=lambda message: None)
 
 
 def _tally_sample(index: int, dataset: Dataset | None = None):
@@ -71,7 +71,7 @@ def dataset_stats(
 ) -> ClassStats:
     """Count every sample of the dataset at ``paths`` and return its statistics."""
     paths = _as_list(paths)
-    dataset = open_dataset(paths, class_axis=class_axis)
+    dataset = open_dataset(paths, class_axis=class_axis, warn=warn)
     names = dataset.names
     rows = np.zeros((len(names), 0), np.int64)
     first: tuple[str, list[str]] | None = None

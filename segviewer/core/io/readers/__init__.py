@@ -2,19 +2,28 @@
 
 ``open_dataset(paths)`` turns files and folders into a :class:`Dataset` whose samples are
 read on demand; ``is_supported(path)`` says, without reading anything, whether a path is
-ours (napari's reader contract: foreign files are left to other readers).
+ours (napari's reader contract: foreign files are left to other readers). Only regular files
+are read (a pipe named ``x.npz`` would block); hidden files are skipped; two samples of one
+name in a dataset are refused (one would overwrite the other when saved).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from segviewer.core.data.masks import ClassAxis
 from segviewer.core.data.sample import Dataset, SampleRef
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.readers._common import NIFTI_SUFFIXES, TIFF_SUFFIXES, full_suffix
+from segviewer.core.io.readers._common import (
+    NIFTI_SUFFIXES,
+    TIFF_SUFFIXES,
+    full_suffix,
+    is_hidden,
+    is_regular_file,
+)
 from segviewer.core.io.readers.folder import folder_refs, is_dataset_folder
 from segviewer.core.io.readers.nifti import nifti_pair, nifti_ref
 from segviewer.core.io.readers.npz import npz_ref
@@ -28,17 +37,20 @@ FORMATS_HELP = (
 )
 
 PathLike = str | os.PathLike
+Warn = Callable[[str], None]
 
 
 def is_supported(path: PathLike) -> bool:
     """True when ``path`` is a file or folder segviewer reads (looks at names only)."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):
         return is_dataset_folder(path) or any(_file_is_ours(p) for p in _entries(path))
     return _file_is_ours(path)
 
 
 def _file_is_ours(path: Path) -> bool:
+    if is_hidden(path) or not is_regular_file(path):
+        return False
     suffix = full_suffix(path)
     if suffix == ".npz":
         return True
@@ -51,7 +63,7 @@ def _file_is_ours(path: Path) -> bool:
 
 def _entries(folder: Path) -> list[Path]:
     try:
-        return sorted(p for p in folder.iterdir() if p.is_file())
+        return sorted(p for p in folder.iterdir() if not is_hidden(p) and is_regular_file(p))
     except OSError:
         return []
 
@@ -67,9 +79,11 @@ def _refs_for_file(path: Path, class_axis: ClassAxis) -> SampleRef:
     raise SegviewerError(f"{path}: not a segviewer file; expected {FORMATS_HELP}")
 
 
-def _refs_for_folder(folder: Path, class_axis: ClassAxis) -> list[SampleRef]:
+def _refs_for_folder(folder: Path, class_axis: ClassAxis, warn: Warn | None) -> list[SampleRef]:
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise SegviewerError(f"{folder}: permission denied, cannot list this folder")
     if is_dataset_folder(folder):
-        return folder_refs(folder)
+        return folder_refs(folder, warn)
     ours = [p for p in _entries(folder) if _file_is_ours(p)]
     if not ours:
         content = "is empty" if not any(folder.iterdir()) else "holds no segviewer samples"
@@ -77,32 +91,69 @@ def _refs_for_folder(folder: Path, class_axis: ClassAxis) -> list[SampleRef]:
     return [_refs_for_file(p, class_axis) for p in ours]
 
 
-def sample_refs(paths: Sequence[PathLike], class_axis: ClassAxis = "auto") -> list[SampleRef]:
+def _refs_for_path(path: Path, class_axis: ClassAxis, warn: Warn | None) -> list[SampleRef]:
+    """The samples of one argument: a folder, or a regular file."""
+    if os.path.isdir(path):
+        return _refs_for_folder(path, class_axis, warn)
+    if is_regular_file(path):
+        return [_refs_for_file(path, class_axis)]
+    if os.path.islink(path):
+        raise SegviewerError(
+            f"{path}: a symbolic link that leads nowhere (broken, or a loop); expected a file "
+            "or folder"
+        )
+    if not os.path.lexists(path):
+        raise SegviewerError(f"{path}: no such file or folder")
+    raise SegviewerError(
+        f"{path}: not a regular file or folder (a pipe, socket or device); expected {FORMATS_HELP}"
+    )
+
+
+def _unique_names(refs: list[SampleRef]) -> list[SampleRef]:
+    """Refuse two samples of one name: saved together, one would overwrite the other."""
+    seen: dict[str, SampleRef] = {}
+    for ref in refs:
+        other = seen.setdefault(ref.name, ref)
+        if other is not ref:
+            raise SegviewerError(
+                f"{ref.source.paths[0]}: sample name '{ref.name}' is also the name of "
+                f"{other.source.paths[0]}; expected unique sample names in one dataset "
+                "(rename one)"
+            )
+    return refs
+
+
+def sample_refs(
+    paths: Sequence[PathLike], class_axis: ClassAxis = "auto", warn: Warn | None = None
+) -> list[SampleRef]:
     """References to every sample under ``paths``; a pair named twice counts once."""
-    refs: dict[tuple[Path, ...], SampleRef] = {}
+    refs: dict[tuple[str, ...], SampleRef] = {}
     for raw in paths:
-        path = Path(raw).expanduser()
-        if not path.exists():
-            raise SegviewerError(f"{path}: no such file or folder")
-        if path.is_dir():
-            if not os.access(path, os.R_OK | os.X_OK):
-                raise SegviewerError(f"{path}: permission denied, cannot list this folder")
-            found = _refs_for_folder(path, class_axis)
-        else:
-            found = [_refs_for_file(path, class_axis)]
-        for ref in found:
-            refs.setdefault(tuple(p.resolve() for p in ref.source.paths), ref)
-    return list(refs.values())
+        for ref in _refs_for_path(Path(raw).expanduser(), class_axis, warn):
+            refs.setdefault(tuple(os.path.realpath(p) for p in ref.source.paths), ref)
+    return _unique_names(list(refs.values()))
 
 
-def open_dataset(paths: PathLike | Sequence[PathLike], class_axis: ClassAxis = "auto") -> Dataset:
-    """Open files and folders as one dataset (nothing but listings is read until asked)."""
+def open_dataset(
+    paths: PathLike | Sequence[PathLike],
+    class_axis: ClassAxis = "auto",
+    warn: Warn | None = None,
+) -> Dataset:
+    """Open files and folders as one dataset (nothing but listings is read until asked).
+
+    ``warn`` receives warnings about the dataset as a whole (files that are not read);
+    by default they are Python warnings.
+    """
     paths = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     if not paths:
         raise SegviewerError("no path given; expected " + FORMATS_HELP)
-    refs = sample_refs(paths, class_axis)
+    refs = sample_refs(paths, class_axis, warn or _python_warning)
     first = Path(paths[0])
     name = first.name if len(paths) == 1 else f"{len(refs)} samples"
-    if len(paths) == 1 and not first.is_dir():
+    if len(paths) == 1 and not os.path.isdir(first):
         name = refs[0].name
     return Dataset(name, refs)
+
+
+def _python_warning(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=4)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from segviewer.core.data.encodings import BACKGROUND, from_index, split_background
 from segviewer.core.data.masks import ClassAxis, check_image, normalize_masks, spatial_shape_of
+from segviewer.core.data.names import check_class_names
 from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
 
@@ -30,6 +32,31 @@ def full_suffix(path: Path) -> str:
 
 def stem_of(path: Path) -> str:
     return path.name[: len(path.name) - len(full_suffix(path))]
+
+
+def is_hidden(path: Path) -> bool:
+    """Hidden files are never samples: ``.DS_Store``, macOS ``._NAME`` AppleDouble files,
+    the ``.NAME.….partial`` folders of an interrupted write."""
+    return path.name.startswith(".")
+
+
+def is_regular_file(path: Path) -> bool:
+    """A regular file (following links); False for pipes, devices, broken links, link loops
+    and names too long for the file system, instead of raising or blocking."""
+    return os.path.isfile(path)
+
+
+def class_names_from(value: object, where: str) -> list[str] | None:
+    """Class names stored in a file's metadata (a list, an array or one name); None if none."""
+    if isinstance(value, np.ndarray) and value.ndim <= 1:
+        value = [str(v) for v in np.atleast_1d(value)]
+    elif isinstance(value, str):
+        value = [value]
+    elif value is not None and not isinstance(value, list | tuple):
+        raise SegviewerError(
+            f"{where}: class names stored as {type(value).__name__}; expected a list of names"
+        )
+    return [v if isinstance(v, str) else str(v) for v in value] if value else None
 
 
 @contextlib.contextmanager
@@ -76,12 +103,14 @@ def find_pair(path: Path, suffixes: tuple[str, ...]) -> tuple[Path, Path] | None
         if stem.endswith(tag):
             base = stem[: -len(tag)]
             images = [
-                path.with_name(base + s) for s in suffixes if path.with_name(base + s).is_file()
+                path.with_name(base + s)
+                for s in suffixes
+                if is_regular_file(path.with_name(base + s))
             ]
             return (images[0] if images else path.with_name(base + full_suffix(path)), path)
     for tag in PARTNER_TAGS:
         for suffix in suffixes:
-            if path.with_name(stem + tag + suffix).is_file():
+            if is_regular_file(path.with_name(stem + tag + suffix)):
                 return path, path.with_name(stem + tag + suffix)
     return None
 
@@ -92,7 +121,7 @@ def is_labels_file(path: Path) -> bool:
 
 def require_image_partner(image_path: Path, masks_path: Path) -> None:
     """Refuse a masks file whose image file is missing."""
-    if not image_path.is_file():
+    if not is_regular_file(image_path):
         raise SegviewerError(
             f"{masks_path}: the image file {image_path.name} that goes with these masks is "
             f"missing; expected it next to {masks_path.name}"
@@ -130,18 +159,26 @@ def build_sample(
     where: str,
     class_axis: ClassAxis = "auto",
     scale: tuple[float, ...] | None = None,
+    image_where: str | None = None,
 ) -> Sample:
-    """Validate image and masks and assemble a Sample (masks normalised to (C, *spatial) uint8)."""
-    image = check_image(np.asarray(image), where)
+    """Validate image and masks and assemble a Sample (masks normalised to (C, *spatial) uint8);
+    errors name ``where`` (``image_where`` for the image's, if it is another file)."""
+    image = check_image(np.asarray(image), image_where or where)
     masks = normalize_masks(np.asarray(masks), spatial_shape_of(image), where, class_axis)
     if class_names is None:
         class_names = default_class_names(masks.shape[0])
+    class_names = check_class_names(class_names, where)
     if len(class_names) != masks.shape[0]:
         raise SegviewerError(
             f"{where}: {len(class_names)} class names ({', '.join(class_names)}) for "
             f"{masks.shape[0]} masks; expected one name per mask"
         )
     masks, class_names, ignore = split_background(masks, list(class_names))
+    if not class_names:
+        raise SegviewerError(
+            f"{where}: masks of shape {masks.shape} hold no class (only a background, or none); "
+            "expected one mask per class, at least one class"
+        )
     return Sample(name, image, masks, class_names, source, scale=scale, ignore=ignore)
 
 
@@ -154,18 +191,25 @@ def build_sample_from_labels(
     *,
     where: str,
     scale: tuple[float, ...] | None = None,
+    image_where: str | None = None,
 ) -> Sample:
     """A Sample from an index label image (0 background, 1..C classes, 255 ignore)."""
-    image = check_image(np.asarray(image), where)
+    image = check_image(np.asarray(image), image_where or where)
     labels = np.asarray(labels)
     if labels.shape != spatial_shape_of(image):
         raise SegviewerError(
             f"{where}: labels of shape {labels.shape} do not match the image's spatial shape "
             f"{spatial_shape_of(image)}"
         )
+    if class_names is not None:
+        class_names = check_class_names(class_names, where)
     if class_names and class_names[0] == BACKGROUND:
         class_names = class_names[1:]
-    masks, ignore = from_index(labels, len(class_names) if class_names else None, where)
+        if not class_names:
+            raise SegviewerError(
+                f"{where}: the class names list only {BACKGROUND!r}; expected at least one class"
+            )
+    masks, ignore = from_index(labels, None if class_names is None else len(class_names), where)
     names = list(class_names) if class_names else default_class_names(masks.shape[0])
     return Sample(name, image, masks, names, source, scale=scale, ignore=ignore)
 
@@ -182,11 +226,26 @@ def build_pair_sample(
     scale: tuple[float, ...] | None = None,
 ) -> Sample:
     """A Sample from a pair: ``NAME_labels`` holds index labels, ``NAME_masks`` masks."""
-    name, where = stem_of(image_path), str(partner)
+    name, where, image_where = stem_of(image_path), str(partner), str(image_path)
     if is_labels_file(partner):
         return build_sample_from_labels(
-            name, image, array, class_names, source, where=where, scale=scale
+            name,
+            image,
+            array,
+            class_names,
+            source,
+            where=where,
+            scale=scale,
+            image_where=image_where,
         )
     return build_sample(
-        name, image, array, class_names, source, where=where, class_axis=class_axis, scale=scale
+        name,
+        image,
+        array,
+        class_names,
+        source,
+        where=where,
+        class_axis=class_axis,
+        scale=scale,
+        image_where=image_where,
     )

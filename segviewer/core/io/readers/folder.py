@@ -2,17 +2,22 @@
 
 Class order comes from ``ROOT/classes.txt`` (one name a line) if present, else the sorted
 names of the class folders. A class file missing for a sample reads as an empty mask,
-with a warning on the sample.
+with a warning on the sample; a mask file without an image is not read, with a warning.
+Hidden files (``.DS_Store``, ``._NAME``) are skipped; two images of one name (``a.png``,
+``a.tif``) are refused.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from segviewer.core.data.encodings import BACKGROUND
 from segviewer.core.data.masks import check_image, is_rgb, normalize_masks, spatial_shape_of
+from segviewer.core.data.names import check_class_names, check_name
 from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers._common import (
@@ -20,42 +25,80 @@ from segviewer.core.io.readers._common import (
     MASK_SUFFIXES,
     build_sample,
     build_sample_from_labels,
+    is_hidden,
+    is_regular_file,
     read_plain_image,
     reading,
 )
 
+Warn = Callable[[str], None]
+
 
 def is_dataset_folder(path: Path) -> bool:
-    return (path / "images").is_dir()
+    return os.path.isdir(path / "images")
 
 
 def read_class_names(root: Path) -> list[str]:
     """Class order: ``classes.txt`` if present, else the sorted class folder names."""
     listing = root / "classes.txt"
-    if listing.is_file():
-        with reading(listing, "class list"):
-            lines = listing.read_text(encoding="utf-8").splitlines()
-        names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-        if len(set(names)) != len(names):
-            raise SegviewerError(f"{listing}: a class is listed twice; expected unique names")
-        if (root / "masks" / BACKGROUND).is_dir() and BACKGROUND not in names:
+    if is_regular_file(listing):
+        names = _listed_names(listing)
+        if os.path.isdir(root / "masks" / BACKGROUND) and BACKGROUND not in names:
             names.insert(0, BACKGROUND)  # an exclusive dataset written by segviewer
         return names
     masks_dir = root / "masks"
-    if not masks_dir.is_dir():
-        return []
-    found = sorted(p.name for p in masks_dir.iterdir() if p.is_dir())
+    found = sorted(p.name for p in _listing(masks_dir) if p.is_dir() and not is_hidden(p))
+    found = check_class_names(found, str(masks_dir))
     return [n for n in found if n == BACKGROUND] + [n for n in found if n != BACKGROUND]
 
 
+def _listed_names(listing: Path) -> list[str]:
+    """The names in ``classes.txt``, each a plain path component, none twice."""
+    with reading(listing, "class list"):
+        lines = listing.read_text(encoding="utf-8").splitlines()
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(lines, 1):
+        name = line.strip()
+        if not name or name.startswith("#"):
+            continue
+        where = f"{listing} line {number}"
+        check_name(name, where)
+        if name in first_line:
+            raise SegviewerError(
+                f"{where}: class {name!r} is listed twice (first on line {first_line[name]}); "
+                "expected unique names"
+            )
+        first_line[name] = number
+    return list(first_line)
+
+
+def _listing(folder: Path) -> list[Path]:
+    """The entries of ``folder`` (none if it is not a folder), sorted."""
+    if not os.path.isdir(folder):
+        return []
+    try:
+        return sorted(folder.iterdir())
+    except OSError as error:
+        raise SegviewerError(f"{folder}: cannot list this folder ({error.strerror})") from None
+
+
 def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
-    if not folder.is_dir():
-        return {}
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
-    return {p.stem: p for p in files}
+    """Regular, not hidden files of ``folder`` by name without suffix; two files of one name
+    (``a.png`` and ``a.tif``) are refused: which one is the sample cannot be guessed."""
+    files: dict[str, Path] = {}
+    for path in _listing(folder):
+        if is_hidden(path) or path.suffix.lower() not in suffixes or not is_regular_file(path):
+            continue
+        if path.stem in files:
+            raise SegviewerError(
+                f"{folder}: {files[path.stem].name} and {path.name} are both sample "
+                f"'{path.stem}'; expected one file per sample name (remove or rename one)"
+            )
+        files[path.stem] = path
+    return files
 
 
-def folder_refs(root: Path) -> list[SampleRef]:
+def folder_refs(root: Path, warn: Warn | None = None) -> list[SampleRef]:
     """One reference per image in ``ROOT/images``; nothing is read yet but the listings."""
     images = _files_by_stem(root / "images", IMAGE_SUFFIXES)
     if not images:
@@ -67,6 +110,7 @@ def folder_refs(root: Path) -> list[SampleRef]:
         name: _files_by_stem(root / "masks" / name, MASK_SUFFIXES) for name in class_names
     }
     labels = _files_by_stem(root / "labels", MASK_SUFFIXES)
+    _warn_orphans(root, images, [*class_files.values(), labels], warn)
     if labels and not any(class_files.values()):
         return _labels_refs(root, images, labels, [n for n in class_names if n != BACKGROUND])
     if not any(class_files.values()):
@@ -85,6 +129,21 @@ def folder_refs(root: Path) -> list[SampleRef]:
 
         refs.append(SampleRef(name, load, source))
     return refs
+
+
+def _warn_orphans(
+    root: Path, images: dict[str, Path], groups: list[dict[str, Path]], warn: Warn | None
+) -> None:
+    """Warn about mask or label files that no image goes with (they are not read)."""
+    orphans = sorted(
+        str(p.relative_to(root)) for g in groups for s, p in g.items() if s not in images
+    )
+    if orphans and warn is not None:
+        shown = ", ".join(orphans[:5]) + (", ..." if len(orphans) > 5 else "")
+        warn(
+            f"{root}: {len(orphans)} mask file(s) with no image in {root / 'images'} are not "
+            f"read: {shown}"
+        )
 
 
 def _labels_refs(root, images, labels, class_names) -> list[SampleRef]:

@@ -12,6 +12,7 @@ from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers._common import (
     build_sample,
     build_sample_from_labels,
+    class_names_from,
     reading,
     stem_of,
 )
@@ -21,8 +22,7 @@ def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:
     with reading(path, "npz file"), np.load(path, allow_pickle=False) as archive:
         if "labels" in archive.files and "masks" not in archive.files and "image" in archive.files:
             image, labels = archive["image"], archive["labels"]
-            names = archive["class_names"] if "class_names" in archive.files else None
-            names = None if names is None else [str(n) for n in np.atleast_1d(names)]
+            names = _names(archive, path)
             return build_sample_from_labels(
                 stem_of(path), image, labels, names, Source("npz", (path,)), where=str(path)
             )
@@ -34,8 +34,7 @@ def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:
                 f"{', '.join(archive.files)}"
             )
         image, masks = archive["image"], archive["masks"]
-        names = archive["class_names"] if "class_names" in archive.files else None
-    class_names = None if names is None else [str(n) for n in np.atleast_1d(names)]
+        class_names = _names(archive, path)
     return build_sample(
         stem_of(path),
         image,
@@ -45,6 +44,12 @@ def read_npz(path: Path, class_axis: ClassAxis = "auto") -> Sample:
         where=str(path),
         class_axis=class_axis,
     )
+
+
+def _names(archive, path: Path) -> list[str] | None:
+    if "class_names" not in archive.files:
+        return None
+    return class_names_from(archive["class_names"], str(path))
 
 
 def npz_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from segviewer.core.data.masks import ClassAxis
 from segviewer.core.data.sample import Sample, SampleRef, Source
+from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers._common import (
     TIFF_SUFFIXES,
     build_pair_sample,
+    class_names_from,
     find_pair,
     pair_ref,
     reading,
@@ -30,6 +32,10 @@ def _read_tiff(path: Path, what: str):
     with reading(path, what), tifffile.TiffFile(path) as tif:
         array = tif.asarray()
         metadata = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+    if array.size == 0:  # tifffile reads a file whose pages it cannot find as empty
+        raise SegviewerError(
+            f"{path}: no image data in this {what}; it may be truncated or corrupt"
+        )
     return array, metadata
 
 
@@ -37,14 +43,14 @@ def read_tiff_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = "
     require_image_partner(image_path, masks_path)
     image, _ = _read_tiff(image_path, "TIFF image")
     masks, metadata = _read_tiff(masks_path, "TIFF masks file")
-    names = metadata.get("class_names")
+    names = class_names_from(metadata.get("class_names"), str(masks_path))
     source = Source("tiff", (image_path, masks_path))
     return build_pair_sample(
         image_path,
         masks_path,
         image,
         masks,
-        list(names) if names else None,
+        names,
         source,
         class_axis=class_axis,
     )
