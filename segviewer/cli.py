@@ -1,44 +1,43 @@
 """``segviewer`` command line: the same core functions as the napari panel, for whole datasets.
 
 Bad input prints one line on stderr and exits with status 2; nothing is half-written.
+SIGTERM stops a command like Ctrl+C (status 130, temporary files removed). Libraries' own
+log lines and warnings are not shown: segviewer's messages say what matters, one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from segviewer import __version__
+from segviewer.cli_conflicts import add_conflicts_command
 from segviewer.cli_models import add_model_commands
+from segviewer.cli_output import columns, fail, progress_bar, warn
 from segviewer.core.errors import SegviewerError
+from segviewer.core.progress import tqdm_progress
 from segviewer.core.stats.counts import sample_info
-
-USAGE_ERROR = 2
-
-
-def _fail(message: str) -> int:
-    print(f"segviewer: error: {message}", file=sys.stderr)
-    return USAGE_ERROR
-
-
-def _warn(message: str) -> None:
-    print(f"segviewer: warning: {message}", file=sys.stderr)
 
 
 # -- info -------------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from segviewer.core.io.readers import open_dataset
 
-    dataset = open_dataset(args.paths, class_axis=args.class_axis)
+    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
     records = []
     for sample in dataset:
         for warning in sample.warnings:
-            _warn(warning)
+            warn(warning)
         records.append(sample_info(sample))
     if args.json:
         print(json.dumps({"samples": records}))
@@ -65,59 +64,41 @@ def _info_table(records: list[dict]) -> str:
                 f"{r['conflicts']:,}",
             ]
         )
-    return _columns(rows, left=2)
+    return columns(rows, left=2)
 
 
-def _columns(rows: list[list[str]], left: int) -> str:
-    """Rows as aligned text columns under a rule: the first ``left`` columns flush left,
-    the others (numbers) flush right."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(
-            cell.ljust(w) if i < left else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 # -- resolve ----------------------------------------------------------------------------------
 def cmd_resolve(args: argparse.Namespace) -> int:
-    from segviewer.core.editing.rules import RULES, priority_order, resolve_sample, winner_name
+    from segviewer.core.editing.rules import RULES, resolved_samples, winner_name
+    from segviewer.core.io.atomic import refuse_output_in_inputs
     from segviewer.core.io.readers import open_dataset
     from segviewer.core.io.writers import save_samples
 
     if args.rule not in RULES:
-        return _fail(f"unknown rule {args.rule!r}; expected one of: {', '.join(RULES)}")
-    out = args.out.resolve()
-    for path in map(Path, args.paths):
-        folder = path.resolve() if path.is_dir() else path.resolve().parent
-        if out == folder:
-            return _fail(
-                f"{args.out}: is the input's own folder; choose a new output folder "
-                "(sources are never overwritten)"
-            )
-    dataset = open_dataset(args.paths, class_axis=args.class_axis)
+        return fail(f"unknown rule {args.rule!r}; expected one of: {', '.join(RULES)}")
+    refuse_output_in_inputs(args.out, args.paths)
+    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
     priority = args.priority.split(",") if args.priority else None
     moved: dict[tuple[str, str], int] = {}
     probabilities_of = _model_probabilities(args, dataset) if args.rule == "model" else None
 
-    def resolved():
-        for sample in _progress(dataset, "resolving"):
-            order = priority_order(sample.class_names, priority)
-            probabilities = probabilities_of(sample) if probabilities_of else None
-            resolution, _ = resolve_sample(sample, args.rule, order, probabilities)
+    def resolved(progress):
+        samples = ((i, dataset.refs[i].load()) for i in range(len(dataset)))
+        for _, sample, resolution, _ in resolved_samples(
+            samples, args.rule, priority, probabilities_of, progress, len(dataset)
+        ):
             if resolution.n_conflicts == 0:
-                _warn(f"{sample.name}: no conflicts, nothing to resolve")
+                warn(f"{sample.name}: no conflicts, nothing to resolve")
             names = [*sample.class_names]
             for (a, b), n in resolution.moved.items():
                 key = (names[a], winner_name(b, names))
                 moved[key] = moved.get(key, 0) + n
             yield sample
 
-    save_samples(resolved(), args.out, args.format)
+    with tqdm_progress("resolving") as progress:
+        save_samples(resolved(progress), args.out, args.format)
     summary = "; ".join(f"{a} → {b}: {n:,} px" for (a, b), n in sorted(moved.items()))
     print(f"resolved {len(dataset)} samples with rule '{args.rule}' into {args.out}")
     print(f"pixels moved: {summary or 'none (no conflicts)'}")
@@ -134,38 +115,40 @@ def _model_probabilities(args: argparse.Namespace, dataset):
     classes = ["background", *dataset.sample(0).class_names]
     model = open_model(args.model, classes)
 
-    def probabilities(sample):
+    def probabilities(sample, _index=None):
         check_classes(model.info.classes, sample)
-        return predict(model, sample.image, channel_axis_of(sample), args.device)
+        return predict(model, sample.image, channel_axis_of(sample), args.device, where=sample.name)
 
     return probabilities
 
 
-def _progress(iterable, what: str, total: int | None = None):
-    """A progress bar on stderr for datasets (only when stderr is a terminal)."""
-    from tqdm import tqdm
-
-    tqdm.monitor_interval = 0  # no monitor thread (stats forks its workers)
-    return tqdm(iterable, desc=what, total=total, unit="sample", disable=None, file=sys.stderr)
 
 
 # -- stats ------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace) -> int:
+    from segviewer.core.io.atomic import write_text
     from segviewer.core.stats.dataset import dataset_stats
-    from segviewer.core.stats.export import stats_json
-    from segviewer.core.stats.weights import check_beta
+    from segviewer.core.stats.export import loss_snippet, stats_json
+    from segviewer.core.stats.weights import SCHEMES, check_beta
 
     beta = None if args.beta is None else check_beta(args.beta)
     if args.workers is not None and args.workers < 1:
-        return _fail("--workers must be at least 1")
+        return fail("--workers must be at least 1")
+    if args.scheme not in SCHEMES:
+        return fail(f"unknown scheme {args.scheme!r}; expected one of: {', '.join(SCHEMES)}")
+    if args.snippet is not None and args.snippet.exists():
+        return fail(f"{args.snippet}: already exists; choose a new file (nothing is overwritten)")
     stats = dataset_stats(
         args.paths,
         args.class_axis,
         beta,
         args.workers,
-        progress=lambda tallies, total: _progress(tallies, "counting", total),
-        warn=_warn,
+        progress=lambda tallies, total: progress_bar(tallies, "counting", total),
+        warn=warn,
     )
+    if args.snippet is not None:
+        source = ", ".join(map(str, args.paths))
+        write_text(args.snippet, loss_snippet(stats, args.scheme, source=source))
     print(stats_json(stats) if args.json else _stats_table(stats))
     return 0
 
@@ -190,7 +173,7 @@ def _stats_table(stats) -> str:
         [
             f"{len(stats.sample_names)} samples; {stats.conflicts:,} conflict pixels "
             "(counted in each of their classes)",
-            _columns(rows, left=1),
+            columns(rows, left=1),
             "weights normalized: mean over present classes = 1 "
             f"(effective_number β = {stats.effective_beta:.8g}; raw weights in --json)",
         ]
@@ -203,7 +186,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from segviewer.core.io.writers import save_samples
 
     if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
-        return _fail("--count and --volumes must be ≥ 0 and not both 0")
+        return fail("--count and --volumes must be ≥ 0 and not both 0")
     samples = make_dataset_samples(args.seed, args.count, args.volumes)
     out = save_samples(samples, args.out, "masks")
     print(f"wrote {len(samples)} samples (seed {args.seed}) to {out}")
@@ -223,7 +206,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             os.environ["SEGVIEWER_IN_XVFB"] = "1"
             command = [sys.executable, "-m", "segviewer.cli", *sys.argv[1:]]
             os.execvp("xvfb-run", ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", *command])
-        return _fail(
+        return fail(
             "no display found (DISPLAY is not set), so the napari window cannot open. On a "
             "headless machine render it to a PNG instead: "
             "segviewer demo --screenshot window.png (uses Xvfb)"
@@ -291,9 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--workers", type=int, help="processes counting samples (default: every core)"
     )
+    stats.add_argument(
+        "--snippet",
+        type=Path,
+        metavar="FILE",
+        help="also write Python that builds weighted CE and Dice+CE losses (new file)",
+    )
+    stats.add_argument(
+        "--scheme",
+        default="median_frequency",
+        help="class-weight scheme of --snippet (default: median_frequency)",
+    )
     stats.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
     stats.set_defaults(run=cmd_stats)
 
+    add_conflicts_command(commands)
     add_model_commands(commands)
 
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
@@ -314,12 +309,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _command_context() -> Iterator[None]:
+    """SIGTERM acts as Ctrl+C (so temporary files are removed); library logs and warnings
+    are silenced (tifffile's log lines, Pillow's DecompressionBombWarning, ...)."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if in_main else None
+    logging.disable(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+        if in_main:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _command_context():
+            return args.run(args)
     except SegviewerError as error:
-        return _fail(str(error))
+        return fail(str(error))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `segviewer stats --json DIR | head`

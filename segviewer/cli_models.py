@@ -20,6 +20,13 @@ def add_model_commands(commands) -> None:
         "--pred", type=Path, metavar="DIR", help="score saved predictions instead of a model"
     )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--error-maps",
+        type=Path,
+        metavar="DIR",
+        help="also write each sample's error map (0 correct, 1 missed, 2 extra, 3 wrong class) "
+        "into this new folder",
+    )
     evaluate.set_defaults(run=cmd_evaluate)
 
     tune = commands.add_parser("finetune", help="fine-tune a model on the (resolved) labels")
@@ -93,12 +100,13 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args):
+    from segviewer.cli_output import warn
     from segviewer.core.io.readers import open_dataset
     from segviewer.core.model.inference import choose_device
     from segviewer.core.model.registry import open_model
 
     choose_device(args.device)
-    dataset = open_dataset(args.paths, class_axis=args.class_axis)
+    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
     classes = args.classes.split(",") if args.classes else None
     if classes is None and not str(args.model).endswith(".safetensors"):
         classes = ["background", *dataset.sample(0).class_names]
@@ -106,16 +114,18 @@ def _open(args):
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from segviewer.cli import _progress
+    from segviewer.cli_output import progress_bar
+    from segviewer.core.io.atomic import refuse_output_in_inputs
     from segviewer.core.io.writers import save_samples
     from segviewer.core.model.evaluation import predict_samples, prediction_sample
 
+    refuse_output_in_inputs(args.out, args.paths)
     dataset, model = _open(args)
     classes = model.info.classes
     predicted = (
         prediction_sample(sample, labels, classes)
         for sample, labels in predict_samples(
-            _progress(dataset, "predicting", len(dataset)), model, args.device
+            progress_bar(dataset, "predicting", len(dataset)), model, args.device
         )
     )
     save_samples(predicted, args.out, "index")
@@ -124,7 +134,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from segviewer.cli import _progress
+    from segviewer.cli_output import progress_bar, warn
+    from segviewer.core.io.atomic import new_folder, refuse_output_in_inputs
     from segviewer.core.io.readers import open_dataset
     from segviewer.core.model.evaluation import (
         check_classes,
@@ -135,31 +146,48 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
 
     if args.pred is not None:
-        dataset = open_dataset(args.paths, class_axis=args.class_axis)
-        labels_for = predictions_from(open_dataset([args.pred]))
+        dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
+        labels_for = predictions_from(open_dataset([args.pred], warn=warn))
         classes = ["background", *dataset.sample(0).class_names]
-        pairs = ((s, labels_for(s)) for s in _progress(dataset, "scoring", len(dataset)))
+        pairs = ((s, labels_for(s)) for s in progress_bar(dataset, "scoring", len(dataset)))
     else:
         dataset, model = _open(args)
         classes = model.info.classes
         check_classes(classes, dataset.sample(0))
-        pairs = predict_samples(_progress(dataset, "predicting", len(dataset)), model, args.device)
-    names, scores = score_pairs(pairs)
+        samples = progress_bar(dataset, "predicting", len(dataset))
+        pairs = predict_samples(samples, model, args.device)
+    if args.error_maps is not None:
+        refuse_output_in_inputs(args.error_maps, [*args.paths, *([args.pred] if args.pred else [])])
+        with new_folder(args.error_maps) as folder:
+            names, scores = score_pairs(_writing_error_maps(pairs, folder))
+    else:
+        names, scores = score_pairs(pairs)
     report = evaluation_json(classes, names, scores)
     print(json.dumps(report) if args.json else _table(report))
     return 0
 
 
+def _writing_error_maps(pairs, folder: Path):
+    """Pass ``(sample, labels)`` pairs on, writing each error map into ``folder`` first."""
+    from segviewer.core.io.atomic import write_image
+    from segviewer.core.model.scores import error_map
+
+    for sample, labels in pairs:
+        if labels.shape == sample.spatial_shape:  # score_pairs reports a mismatch
+            write_image(folder / sample.name, error_map(sample.masks, labels, sample.ignore))
+        yield sample, labels
+
+
 def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     """(model, training samples, validation samples, base settings) or an exit status."""
-    from segviewer.cli import _fail
+    from segviewer.cli_output import fail
     from segviewer.core.model.finetune import FinetuneSettings, check_patch, split, training_labels
 
     if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
-        return _fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
+        return fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
     dataset, model = _open(args)
     if model.info.architecture.get("name") != "BasicUNet":
-        return _fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
+        return fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
     patch = (args.patch, args.patch)
     settings = FinetuneSettings(
         loss, weights, args.steps, args.lr, args.batch, patch, args.seed, conflicts=args.conflicts
@@ -177,16 +205,16 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
 def cmd_finetune(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from segviewer.cli import _fail
+    from segviewer.cli_output import fail
     from segviewer.core.model.files import save_model
     from segviewer.core.model.finetune import best_dice, finetune, training_record
     from segviewer.core.model.losses import LOSSES, LossSettings
     from segviewer.core.model.scores import score_line
 
     if args.loss not in LOSSES:
-        return _fail(f"unknown loss {args.loss!r}; expected one of: {', '.join(LOSSES)}")
+        return fail(f"unknown loss {args.loss!r}; expected one of: {', '.join(LOSSES)}")
     if args.out.suffix != ".safetensors":
-        return _fail(f"{args.out}: the output must be a .safetensors file")
+        return fail(f"{args.out}: the output must be a .safetensors file")
     loss = LossSettings(
         args.loss, not args.no_background_dice, args.lambda_dice, args.lambda_ce, args.gamma
     )
@@ -267,7 +295,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    from segviewer.cli import _columns
+    from segviewer.cli_output import columns
 
     rows = [
         [
@@ -277,7 +305,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ]
         for run in report["runs"]
     ]
-    print(_columns([["run", *(f"dice {c}" for c in classes), "best step"], *rows], left=1))
+    print(columns([["run", *(f"dice {c}" for c in classes), "best step"], *rows], left=1))
     print(f"validation Dice of the best weights; validated on {', '.join(report['validation'])}")
     return 0
 

@@ -188,7 +188,7 @@ def test_a_full_disk_midway_leaves_nothing_half_written(tmp_path, monkeypatch, c
         == 2
     )
     assert (
-        "writing failed (No space left on device); nothing was written" in capsys.readouterr().err
+        "writing failed (no space left on device); nothing was written" in capsys.readouterr().err
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]  # no output, no temp folder
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +9,7 @@ from napari.utils.notifications import show_error
 
 from segviewer.core.data.encodings import BACKGROUND, to_onehot
 from segviewer.core.errors import SegviewerError
+from segviewer.core.io.atomic import new_file
 
 
 def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:
@@ -29,24 +28,16 @@ def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:
         if any(target.resolve() == p.resolve() for p in sample.source.paths):
             raise SegviewerError(f"{target}: is a source file of {sample.name}; choose a new name")
         masks = to_onehot(sample.masks, sample.ignore, str(target))
-        _atomic_savez(
-            target,
-            image=sample.image,
-            masks=masks,
-            class_names=np.array([BACKGROUND, *sample.class_names]),
-        )
+        with new_file(target, "sample") as partial, partial.open("wb") as file:
+            # a full disk or a read-only folder is a SegviewerError from new_file
+            np.savez_compressed(
+                file,
+                image=sample.image,
+                masks=masks,
+                class_names=np.array([BACKGROUND, *sample.class_names]),
+            )
     except SegviewerError as error:
         show_error(str(error))
         return []
     return [str(target)]
 
-
-def _atomic_savez(target: Path, **arrays) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez_compressed(file, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

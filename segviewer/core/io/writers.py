@@ -11,7 +11,10 @@ and ``masks`` (the one-hot masks as they are, conflicts and all). Containers and
   ``background`` class) or ``labels/NAME.png`` (``.tif`` for 3D), and ``classes.txt``.
 
 Everything is written into a new folder that takes its final name only when all is written
-(core.writing.new_folder): a failure leaves nothing behind, and no source is overwritten.
+(core.io.atomic.new_folder): a failure leaves nothing behind, and no source is overwritten.
+Sample and class names become file and folder names: each must be one plain name
+(core.data.names). NIfTI has no 64-bit integer or bool type: such images are written as the
+smallest NIfTI type that holds their values.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from segviewer.core.data.encodings import BACKGROUND, to_index, to_onehot
+from segviewer.core.data.names import check_class_names, check_name
 from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_folder, write_image
@@ -72,12 +76,33 @@ def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
     affine = sample.source.affine if sample.source.affine is not None else np.eye(4)
     if fmt != "index":
         array = np.moveaxis(array, 0, -1)  # NIfTI: class axis last
-    nibabel.save(nibabel.Nifti1Image(sample.image, affine), out / f"{sample.name}.nii.gz")
+    image = nibabel.Nifti1Image(_nifti_image(sample), affine)
+    nibabel.save(image, out / f"{sample.name}.nii.gz")
     labels = nibabel.Nifti1Image(array, affine)
     # class names travel in a JSON "comment" header extension (NIfTI has no field for them)
     note = json.dumps({"class_names": names}).encode()
     labels.header.extensions.append(nibabel.nifti1.Nifti1Extension("comment", note))
     nibabel.save(labels, out / f"{sample.name}{TAG[fmt]}.nii.gz")
+
+
+def _nifti_image(sample: Sample) -> np.ndarray:
+    """The image in a type NIfTI stores: bool as uint8, float16 as float32, 64-bit integers
+    as the smallest 32-bit type that holds the values (refused if none does)."""
+    image = sample.image
+    if image.dtype == bool:
+        return image.view(np.uint8)
+    if image.dtype == np.float16:
+        return image.astype(np.float32)
+    if image.dtype.kind in "iu" and image.dtype.itemsize == 8:
+        low, high = (int(image.min()), int(image.max())) if image.size else (0, 0)
+        for kind in (np.int32, np.uint32):
+            if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
+                return image.astype(kind)
+        raise SegviewerError(
+            f"{sample.name}: image values {low}..{high} do not fit a NIfTI integer type; "
+            "expected 64-bit integer images within the 32-bit range"
+        )
+    return image
 
 
 def _write_folder(sample: Sample, out: Path, fmt: str) -> None:
@@ -124,6 +149,8 @@ def save_samples(
         raise ValueError(f"unknown format {fmt!r}")
     with new_folder(Path(out)) as tmp:
         for sample in samples:
+            check_name(sample.name, sample.name, "sample name")
+            check_class_names(sample.class_names, sample.name)
             WRITERS[sample.source.format](sample, tmp, fmt)
             if progress is not None:
                 progress(sample)

@@ -1,0 +1,47 @@
+"""What the command line prints: one-line errors and warnings, tables, progress bars.
+
+Bad input prints one line on stderr and exits with status :data:`USAGE_ERROR`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+USAGE_ERROR = 2
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line, whatever the file names in it hold."""
+    return message.strip().replace("\r", "\\r").replace("\n", "\\n")
+
+
+def fail(message: str) -> int:
+    print(f"segviewer: error: {one_line(message)}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def warn(message: str) -> None:
+    print(f"segviewer: warning: {one_line(message)}", file=sys.stderr)
+
+
+def columns(rows: list[list[str]], left: int) -> str:
+    """Rows as aligned text columns under a rule: the first ``left`` columns flush left,
+    the others (numbers) flush right."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(w) if i < left else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def progress_bar(iterable, what: str, total: int | None = None):
+    """A progress bar on stderr for datasets (only when stderr is a terminal)."""
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread (stats forks its workers)
+    return tqdm(iterable, desc=what, total=total, unit="sample", disable=None, file=sys.stderr)
