@@ -33,7 +33,12 @@ def predict_samples(
     """Yield ``(sample, index labels)`` for every sample."""
     for sample in samples:
         probabilities = predict(
-            model, sample.image, channel_axis_of(sample), device, should_stop=should_stop
+            model,
+            sample.image,
+            channel_axis_of(sample),
+            device,
+            should_stop=should_stop,
+            where=sample.name,
         )
         yield sample, labels_of(probabilities)
 

@@ -8,15 +8,21 @@ input normalisation, the architecture, how it was trained and the scores it reac
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.names import check_class_names
 from segviewer.core.errors import SegviewerError
+from segviewer.core.io.atomic import new_file
 
 INFO_KEY = "segviewer"
+INFO_HELP = (
+    "expected a JSON object with the fields name, classes (background first) and optionally "
+    "in_channels, spatial_dims, normalization, architecture, window, training, scores"
+)
+JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number"}
 
 
 @dataclass
@@ -39,8 +45,61 @@ class ModelInfo:
         return json.dumps(asdict(self))
 
     @classmethod
-    def from_json(cls, text: str) -> ModelInfo:
-        return cls(**json.loads(text))
+    def from_json(cls, text: str, where: str = "model") -> ModelInfo:
+        """The info stored as JSON in a model file; refused with one line if it is not valid."""
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise SegviewerError(
+                f"{where}: its segviewer metadata is not valid JSON ({error}); {INFO_HELP}"
+            ) from None
+        if not isinstance(data, dict):
+            kind = JSON_TYPES.get(type(data), "value")
+            raise SegviewerError(f"{where}: its segviewer metadata is a JSON {kind}; {INFO_HELP}")
+        names = [f.name for f in fields(cls)]
+        unknown = [key for key in data if key not in names]
+        required = [
+            f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+        ]
+        missing = [name for name in required if name not in data]
+        if unknown or missing:
+            problem = f"unknown field {unknown[0]!r}" if unknown else f"no field {missing[0]!r}"
+            raise SegviewerError(f"{where}: its segviewer metadata has {problem}; {INFO_HELP}")
+        info = cls(**data)
+        info.check(where)
+        return info
+
+    def check(self, where: str) -> None:
+        """Refuse field values of the wrong type or range, naming the field."""
+        problem = _info_problem(self)
+        if problem:
+            raise SegviewerError(f"{where}: its segviewer metadata has {problem}; {INFO_HELP}")
+        check_class_names(self.classes, where)
+
+
+def _info_problem(info: ModelInfo) -> str | None:
+    """What is wrong with ``info``'s fields, or None."""
+
+    def positive_ints(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, int) and v > 0 for v in value)
+
+    checks = {
+        "name": isinstance(info.name, str),
+        "classes": isinstance(info.classes, list) and len(info.classes) >= 2,
+        "in_channels": info.in_channels is None or positive_ints([info.in_channels]),
+        "spatial_dims": info.spatial_dims in (2, 3),
+        "normalization": info.normalization is None
+        or (
+            isinstance(info.normalization, dict)
+            and all(isinstance(info.normalization.get(k), int | float) for k in ("low", "high"))
+        ),
+        "architecture": isinstance(info.architecture, dict),
+        "window": positive_ints(info.window) and len(info.window) == info.spatial_dims,
+        "training": isinstance(info.training, dict),
+        "scores": isinstance(info.scores, dict),
+    }
+    bad = [name for name, ok in checks.items() if not ok]
+    return f"a bad {bad[0]!r} ({repr(getattr(info, bad[0]))[:80]})" if bad else None
 
 
 def normalize_image(image: np.ndarray, info: ModelInfo, channel_axis: int | None) -> np.ndarray:
@@ -55,37 +114,46 @@ def normalize_image(image: np.ndarray, info: ModelInfo, channel_axis: int | None
     return out
 
 
-def build_network(info: ModelInfo):
-    """The torch network ``info.architecture`` names (MONAI BasicUNet)."""
+def build_network(info: ModelInfo, where: str | None = None):
+    """The torch network ``info.architecture`` names (MONAI BasicUNet); ``where`` names the
+    model file in errors (default: the model's name)."""
     from monai.networks.nets import BasicUNet
 
+    where = where or f"model '{info.name}'"
     architecture = info.architecture
     if architecture.get("name") != "BasicUNet":
-        raise SegviewerError(f"model '{info.name}': unknown architecture {architecture!r}")
+        raise SegviewerError(
+            f"{where}: unknown architecture {architecture!r}; expected {{'name': 'BasicUNet', "
+            "'features': [six numbers]}"
+        )
+    features = architecture.get("features")
+    if not (
+        isinstance(features, list)
+        and len(features) == 6
+        and all(isinstance(f, int) and f > 0 for f in features)
+    ):
+        raise SegviewerError(
+            f"{where}: BasicUNet features {features!r}; expected a list of six positive numbers"
+        )
     return BasicUNet(
         spatial_dims=info.spatial_dims,
         in_channels=info.in_channels,
         out_channels=len(info.classes),
-        features=tuple(architecture["features"]),
+        features=tuple(features),
     )
 
 
 def save_model(path: Path, network, info: ModelInfo) -> None:
     """Write the network's weights and ``info`` to a safetensors file, atomically."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
     state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    try:
-        save_file(state, str(partial), metadata={INFO_KEY: info.to_json()})
-        umask = os.umask(0)
-        os.umask(umask)
-        partial.chmod(0o666 & ~umask)  # like any file the user writes (safetensors uses 0600)
-        partial.replace(path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise SegviewerError(f"{path}: cannot write the model ({error.strerror})") from None
+    with new_file(Path(path), "model") as partial:
+        try:
+            save_file(state, str(partial), metadata={INFO_KEY: info.to_json()})
+        except SafetensorError as error:  # how safetensors reports a failed write
+            raise OSError(str(error)) from None
 
 
 def load_model(path: Path):
@@ -102,12 +170,14 @@ def load_model(path: Path):
         raise SegviewerError(f"{path}: not a segviewer model file ({error})") from None
     if INFO_KEY not in metadata:
         raise SegviewerError(f"{path}: a safetensors file without segviewer model metadata")
-    info = ModelInfo.from_json(metadata[INFO_KEY])
-    network = build_network(info)
+    info = ModelInfo.from_json(metadata[INFO_KEY], str(path))
+    network = build_network(info, str(path))
     try:
         network.load_state_dict(state)
     except RuntimeError as error:
-        raise SegviewerError(f"{path}: weights do not fit the architecture ({error})") from None
+        reason = " ".join(str(error).split())  # torch lists every key, on many lines
+        reason = reason if len(reason) <= 300 else reason[:297] + "..."
+        raise SegviewerError(f"{path}: weights do not fit the architecture ({reason})") from None
     return network.eval(), info
 
 

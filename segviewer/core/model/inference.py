@@ -14,6 +14,7 @@ from segviewer.core.errors import SegviewerError
 from segviewer.core.model.files import LoadedModel
 
 OVERLAP = 0.25
+MIN_WINDOW = 32  # smaller images are padded up to this: a U-Net needs room to downsample
 
 
 class Cancelled(Exception):  # not an error: the user asked for it
@@ -46,8 +47,19 @@ def predict(
     device: str = "cpu",
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    where: str | None = None,
 ) -> np.ndarray:
-    """Class probabilities ``(K, *spatial)`` float32 (softmax of the logits) for ``image``."""
+    """Class probabilities ``(K, *spatial)`` float32 (softmax of the logits) for ``image``;
+    ``where`` (the sample's name) starts any error message."""
+    try:
+        return _predict(model, image, channel_axis, device, progress, should_stop)
+    except SegviewerError as error:
+        if where is None:
+            raise
+        raise SegviewerError(f"{where}: {error}") from None
+
+
+def _predict(model, image, channel_axis, device, progress, should_stop) -> np.ndarray:
     import torch
     from monai.inferers import sliding_window_inference
 
@@ -59,7 +71,10 @@ def predict(
     if len(spatial) < dims:
         raise SegviewerError(f"model '{info.name}' is {dims}D; the image is {len(spatial)}D")
     planes = data.reshape(data.shape[0], -1, *spatial[-dims:]).swapaxes(0, 1)
-    window = tuple(min(w, s) for w, s in zip(info.window, spatial[-dims:], strict=True))
+    # MONAI pads an image smaller than the window; tiny images get a window big enough
+    window = tuple(
+        min(w, max(s, MIN_WINDOW)) for w, s in zip(info.window, spatial[-dims:], strict=True)
+    )
     total = len(planes) * window_count(spatial[-dims:], window, OVERLAP)
     done = 0
     classes = len(info.classes)
@@ -68,13 +83,11 @@ def predict(
         nonlocal done
         if should_stop is not None and should_stop():
             raise Cancelled
-        logits = network(batch)
-        if tuple(logits.shape) != (batch.shape[0], classes, *batch.shape[2:]):
-            raise SegviewerError(
-                f"model '{info.name}' returned logits of shape {tuple(logits.shape)} for an "
-                f"input of {tuple(batch.shape)}; expected {(batch.shape[0], classes)} + "
-                f"{tuple(batch.shape[2:])} ({classes} classes: {', '.join(info.classes)})"
-            )
+        try:
+            logits = network(batch)
+        except Exception as error:  # a user's model may raise anything
+            raise SegviewerError(f"model '{info.name}' failed ({_last_line(error)})") from None
+        _check_logits(logits, batch, info)
         done += batch.shape[0]
         if progress is not None:
             progress(done, total)
@@ -90,6 +103,36 @@ def predict(
             )
             out[:, index] = torch.softmax(logits, dim=1)[0].cpu().numpy()
     return out.reshape(classes, *spatial)
+
+
+def _check_logits(logits, batch, info) -> None:
+    """Refuse logits of the wrong shape, or NaN/infinite ones (they would silently turn into
+    an all-background prediction)."""
+    import torch
+
+    classes = len(info.classes)
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (
+        batch.shape[0],
+        classes,
+        *batch.shape[2:],
+    ):
+        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise SegviewerError(
+            f"model '{info.name}' returned logits of shape {shape} for an "
+            f"input of {tuple(batch.shape)}; expected {(batch.shape[0], classes)} + "
+            f"{tuple(batch.shape[2:])} ({classes} classes: {', '.join(info.classes)})"
+        )
+    if not bool(torch.isfinite(logits).all()):
+        raise SegviewerError(
+            f"model '{info.name}' returned NaN or infinite logits; expected finite numbers "
+            "(a damaged model file, or an image far outside what it was trained on)"
+        )
+
+
+def _last_line(error: Exception) -> str:
+    """The telling line of an error: TorchScript puts its traceback before the message."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def labels_of(probabilities: np.ndarray) -> np.ndarray:

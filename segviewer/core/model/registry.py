@@ -9,9 +9,11 @@ model and the TorchScript adapter register exactly as a third party does::
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from segviewer.core.data.names import check_class_names
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.files import LoadedModel, load_model
 
@@ -33,7 +35,9 @@ def open_model(spec: str | Path, classes: list[str] | None = None) -> LoadedMode
     if name in found and name != FILE_ADAPTER:
         return _call(found[name], name)
     path = Path(spec)
-    if not path.exists():
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise SegviewerError(f"{spec}: not a regular file; expected a model file")
+    if not os.path.isfile(path):
         known = ", ".join(n for n in registered_models() if n != FILE_ADAPTER)
         raise SegviewerError(f"{spec}: neither a registered model ({known}) nor a model file")
     if path.suffix == ".safetensors":
@@ -45,11 +49,19 @@ def open_model(spec: str | Path, classes: list[str] | None = None) -> LoadedMode
 
 
 def _call(entry_point, name: str, *args) -> LoadedModel:
+    """Run an adapter; whatever goes wrong in it is one line naming the model."""
     try:
-        loader = entry_point.load()
+        model = entry_point.load()(*args)
+    except SegviewerError:
+        raise
     except Exception as error:  # a third party's broken adapter must not take us down
-        raise SegviewerError(f"model '{name}': its adapter does not load ({error})") from None
-    model = loader(*args)
+        raise SegviewerError(f"model '{name}': its adapter failed ({_first_line(error)})") from None
     if not isinstance(model, LoadedModel):
         raise SegviewerError(f"model '{name}': its adapter returned {type(model).__name__}")
+    check_class_names(model.info.classes, f"model '{model.info.name}'")
     return model
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
