@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from segviewer.core.data.masks import coverage
 from segviewer.core.errors import SegviewerError
-from segviewer.core.stats.counts import coverage
 
 IGNORE_LABEL = 255
 MAX_INDEX_CLASSES = IGNORE_LABEL - 1

@@ -140,3 +140,9 @@ def normalize_masks(
     for source, target in zip(by_class, out.view(bool), strict=True):
         np.not_equal(source, 0, out=target)
     return out
+
+
+def coverage(masks: np.ndarray) -> np.ndarray:
+    """How many classes claim each pixel: ``masks.sum(axis=0)`` in the smallest dtype that fits."""
+    dtype = np.uint8 if masks.shape[0] < 256 else np.uint16
+    return masks.sum(axis=0, dtype=dtype)

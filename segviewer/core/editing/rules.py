@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from segviewer.core.data.masks import coverage
 from segviewer.core.data.sample import Sample
 from segviewer.core.editing.history import Change
 from segviewer.core.errors import SegviewerError
 from segviewer.core.progress import Progress, ensure
-from segviewer.core.stats.counts import coverage
 
 RULES = ("priority", "smallest", "largest", "nearest", "model", "ignore", "background")
 WINNER_IGNORE = -1  # winner code of a pixel that becomes "ignore"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from segviewer.core.data.masks import coverage
 from segviewer.core.data.sample import Sample
 
 
@@ -18,12 +19,6 @@ class PixelCounts:
     conflicts: int  # pixels in two or more classes
     total: int  # pixels in the sample
     ignore: int = 0  # pixels marked "ignore" (in no class, not background either)
-
-
-def coverage(masks: np.ndarray) -> np.ndarray:
-    """How many classes claim each pixel: ``masks.sum(axis=0)`` in the smallest dtype that fits."""
-    dtype = np.uint8 if masks.shape[0] < 256 else np.uint16
-    return masks.sum(axis=0, dtype=dtype)
 
 
 def count_pixels(masks: np.ndarray, ignore: np.ndarray | None = None) -> PixelCounts:
