@@ -41,12 +41,11 @@ def twenty_samples(root: Path) -> Path:
     return save_samples(samples, root / "ds", "masks")
 
 
-def partial_files(parent: Path) -> int:
-    """How many files our temporary folders in ``parent`` hold now."""
-    count = 0
-    for entry in parent.glob(".*.partial"):
-        count += sum(len(files) for _, _, files in os.walk(entry))
-    return count
+def partial_files(parent: Path, pid: int) -> int | None:
+    """How many files the temporary folder of process ``pid`` in ``parent`` holds now (None
+    before it exists)."""
+    folders = list(parent.glob(f".*.sv-*-{pid}-*.partial"))
+    return sum(len(files) for _, _, files in os.walk(folders[0])) if folders else None
 
 
 def resolve_in_a_process(data: Path, out: Path) -> subprocess.Popen:
@@ -62,7 +61,8 @@ def signal_when(process: subprocess.Popen, parent: Path, files: int, signum: int
     """Send ``signum`` once the temporary folder holds ``files`` files (or the process ended)."""
     deadline = time.monotonic() + 60
     while process.poll() is None and time.monotonic() < deadline:
-        if partial_files(parent) >= files and any(parent.glob(".*.partial")):
+        written = partial_files(parent, process.pid)
+        if written is not None and written >= files:
             break
         time.sleep(0.001)
     if process.poll() is None:
