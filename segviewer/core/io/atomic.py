@@ -75,7 +75,8 @@ def describe(error: OSError, where: Path | None = None) -> str:
             if shutil.disk_usage(where).free < _LOW_SPACE:
                 return NO_SPACE
     reason = error.strerror or str(error) or type(error).__name__
-    return f"{reason}: {Path(error.filename).name}" if error.filename else reason
+    named = isinstance(error.filename, str | os.PathLike)  # it may be None, bytes or a number
+    return f"{reason}: {Path(error.filename).name}" if named else reason
 
 
 def refuse_output_in_inputs(out: Path, inputs: Iterable[str | os.PathLike]) -> None:
