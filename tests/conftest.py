@@ -56,3 +56,14 @@ def dataset_folder(tmp_path) -> Path:
 
     samples = make_dataset_samples(seed=5, count=3, volumes=1)
     return save_samples(samples, tmp_path / "dataset", "masks")
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch):
+    """Closing a viewer with unsaved edits would ask in a modal dialog: tests answer Yes
+    (a test that checks the question sets ``widget.guard.ask`` itself)."""
+    try:
+        from segviewer._napari import close_guard
+    except ImportError:  # no Qt here
+        return
+    monkeypatch.setattr(close_guard, "ask_user", lambda question: True)

@@ -281,15 +281,22 @@ def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp
     viewer.open_sample("segviewer", "cells")
     saving = widget.saving
     notification_manager.records.clear()
-    assert not saving.save_to(tmp_path / "refused")
+    assert saving.save_to(tmp_path / "refused")  # runs in a worker, which refuses
+    qtbot.waitUntil(lambda: saving.worker is None, timeout=10000)
     assert any("conflict pixels remain" in str(n.message) for n in notification_manager.records)
     assert not (tmp_path / "refused").exists()
 
     widget.resolving.scope_combo.setCurrentIndex(1)
     widget.resolving.apply_button.click()  # priority rule on the whole dataset
+    workspace = widget.session.workspace
+    assert workspace.unsaved() == list(range(9))
+    qtbot.waitUntil(lambda: widget.sample_list.item(0, 0).text().startswith("●"))
     for fmt, name in [("onehot", "onehot"), ("index", "index")]:
         saving.format_combo.setCurrentIndex(["onehot", "index", "masks"].index(fmt))
         assert saving.save_to(tmp_path / name)
+        qtbot.waitUntil(lambda: saving.worker is None, timeout=20000)
+        assert workspace.unsaved() == []  # a successful save clears the ● marks
+        qtbot.waitUntil(lambda: not widget.sample_list.item(0, 0).text().startswith("●"))
         back = open_dataset(tmp_path / name)
         assert len(back) == 9
         for index, got in enumerate(back):
@@ -360,3 +367,28 @@ def test_edit_tab_policies_background_edits_and_a_read_only_conflicts_layer(pane
     edit.undo_button.click()
     np.testing.assert_array_equal(masks, before)
     wait_for_summaries(qtbot, widget)
+
+
+def test_closing_napari_or_a_dataset_with_unsaved_edits_asks_first(panel, qtbot):
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QApplication
+
+    from segviewer._napari.layers import segviewer_meta
+
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    wait_for_summaries(qtbot, widget)
+    widget.session.workspace.paint("cell", (slice(0, 5), slice(0, 5)), 0)
+    asked = []
+    widget.guard.ask = lambda question: asked.append(question) or False
+    event = QCloseEvent()
+    window = viewer.window._qt_window  # the private napari window the guard watches
+    QApplication.sendEvent(window, event)
+    assert not event.isAccepted() and window.isVisible()
+    assert "segviewer sample (1 sample)" in asked[0]
+    assert not widget.close_dataset() and len(widget.session.datasets) == 1
+    widget.guard.ask = lambda question: True
+    assert widget.close_dataset()
+    assert widget.session.datasets == [] and widget.sample_list.rowCount() == 0
+    assert not [layer for layer in viewer.layers if segviewer_meta(layer)]
+    assert widget.dataset_combo.count() == 0

@@ -4,6 +4,7 @@ import numpy as np
 import tifffile
 from conftest import write_npz, write_tiff_pair
 
+from segviewer._napari.layers import sample_of_ids
 from segviewer._napari.reader import NULL_LAYER, napari_get_reader
 
 
@@ -28,8 +29,9 @@ def test_our_files_read_to_image_and_class_layers_sharing_arrays(tmp_path, sampl
         ("spot", "labels"),
         ("conflicts", "labels"),
     ]
-    dataset = layers[0][1]["metadata"]["segviewer"]["dataset"]
-    masks = dataset.sample(0).masks
+    meta = layers[0][1]["metadata"]["segviewer"]
+    assert set(meta) == {"dataset", "index", "role", "class"}  # ids only
+    masks = sample_of_ids(meta["dataset"], meta["index"]).masks
     for c, (array, _, _) in enumerate(layers[2:4]):
         assert array.dtype == np.uint8 and np.shares_memory(array, masks)
         np.testing.assert_array_equal(array, sample2d.masks[c])

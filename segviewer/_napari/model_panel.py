@@ -19,14 +19,14 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from segviewer._napari.predictions import MODES, Predictions
+from segviewer._napari.score_tables import fill_dataset_scores, fill_sample_scores
 from segviewer._napari.session import ViewerSession
-from segviewer._napari.tables import fit_height, make_table, set_cell
+from segviewer._napari.tables import make_table
 from segviewer.core.colors import ERROR_COLORS
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.evaluation import channel_axis_of
@@ -37,7 +37,6 @@ from segviewer.core.model.registry import FILE_ADAPTER, open_model, registered_m
 from segviewer.core.model.scores import (
     ERROR_NAMES,
     error_map,
-    format_score,
     mean_scores,
     score_line,
     score_sample,
@@ -45,19 +44,6 @@ from segviewer.core.model.scores import (
 
 OPEN_FILE = "Open a model file…"
 CANCELLED = "cancelled"
-SCORES = ("dice", "iou", "precision", "recall")
-
-
-class ScoreItem(QTableWidgetItem):
-    """A table cell that sorts by its number ("–", no score, sorts last)."""
-
-    def __init__(self, value: float | None):
-        super().__init__(format_score(value))
-        self.value = float("inf") if value is None else value
-        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-
-    def __lt__(self, other) -> bool:
-        return self.value < getattr(other, "value", float("inf"))
 
 
 class ModelPanel(QWidget):
@@ -264,49 +250,15 @@ class ModelPanel(QWidget):
             f"Model <b>{predictions.model_name}</b>: "
             + ("scores of this sample below." if shown else "this sample is not predicted yet.")
         )
-        self._fill_sample_table(classes, shown)
+        fill_sample_scores(self.sample_table, self.confusion_table, classes, shown)
         indices = predictions.predicted_indices(dataset)
         per_sample = [predictions.scores(dataset, i) for i in indices]
-        self._fill_dataset_table(dataset, classes, indices, per_sample)
-
-    def _fill_sample_table(self, classes, scores) -> None:
-        table = self.sample_table
-        table.setRowCount(len(classes) if scores else 0)
-        for row, name in enumerate(classes if scores else []):
-            set_cell(table, row, 0, name)
-            for column, key in enumerate(SCORES, start=1):
-                set_cell(table, row, column, format_score(getattr(scores, key)[row]), numeric=True)
-        fit_height(table)
-        confusion = self.confusion_table
-        confusion.setColumnCount(1 + len(classes))
-        confusion.setHorizontalHeaderLabels(["truth \\ predicted", *classes])
-        confusion.setRowCount(len(classes) if scores else 0)
-        for row, name in enumerate(classes if scores else []):
-            set_cell(confusion, row, 0, name)
-            for column, count in enumerate(scores.confusion[row], start=1):
-                set_cell(confusion, row, column, f"{count:,}", numeric=True)
-        fit_height(confusion)
-
-    def _fill_dataset_table(self, dataset, classes, indices, per_sample) -> None:
         total = mean_scores(per_sample)
         self.dataset_label.setText(
             f"{len(indices)} of {len(dataset)} samples predicted; mean Dice: "
             + score_line(classes, total.dice)
         )
-        table = self.dataset_table
-        table.setSortingEnabled(False)
-        table.setColumnCount(2 + len(classes))
-        table.setHorizontalHeaderLabels(["Sample", "Worst Dice", *(f"Dice {c}" for c in classes)])
-        table.setRowCount(len(indices))
-        for row, (index, scores) in enumerate(zip(indices, per_sample, strict=True)):
-            item = QTableWidgetItem(dataset.names[index])
-            item.setData(Qt.UserRole, index)
-            table.setItem(row, 0, item)
-            defined = [d for d in scores.dice[1:] if d is not None]
-            table.setItem(row, 1, ScoreItem(min(defined) if defined else None))
-            for column, dice in enumerate(scores.dice, start=2):
-                table.setItem(row, column, ScoreItem(dice))
-        table.setSortingEnabled(True)
+        fill_dataset_scores(self.dataset_table, dataset, classes, indices, per_sample)
 
     def sort_worst_first(self) -> None:
         self.dataset_table.sortItems(1, Qt.AscendingOrder)
@@ -346,4 +298,3 @@ def _predict(dataset, indices, images, opener, device: str, stop: threading.Even
         errors = error_map(sample.masks, labels, sample.ignore)
         scores = score_sample(sample.masks, labels, sample.ignore)
         yield index, labels, errors, scores, probabilities.astype(np.float16)
-    return None

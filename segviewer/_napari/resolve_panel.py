@@ -36,7 +36,6 @@ class ResolvePanel(QWidget):
         form = QFormLayout()
         self.rule_combo = QComboBox()
         self.rule_combo.addItems(RULES)
-        self.probabilities_of = lambda dataset, index: None  # set by the panel: Model tab
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["This sample", "Whole dataset"])
         self.priority_list = QListWidget(toolTip="Drag to reorder; first wins ties")
@@ -78,7 +77,9 @@ class ResolvePanel(QWidget):
                 self.priority_list.item(i).setFlags(
                     self.priority_list.item(i).flags() | Qt.ItemIsDragEnabled
                 )
-        probabilities = self.probabilities_of(self.session.dataset, self.session.index)
+        probabilities = self.session.workspace.probabilities_of(
+            self.session.dataset, self.session.index
+        )
         if self.rule == "model" and probabilities is None:
             self.preview.setText("Run a model on this sample first (Model tab).")
             return

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from napari.qt.threading import create_worker
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from segviewer._napari.progress import progress_bar
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.writers import FORMATS, save_samples
+from segviewer.core.io.writers import FORMATS
+from segviewer.core.progress import Cancelled
 
+CANCELLED = "cancelled"
 FORMAT_LABELS = {
     "onehot": "one-hot, background first (exclusive)",
     "index": "index labels: 0 background, 1..C, 255 ignore",
@@ -46,7 +52,14 @@ class SavePanel(QWidget):
         layout.addLayout(form)
         self.save_button = QPushButton("Save to a new folder…")
         self.save_button.clicked.connect(self._save_dialog)
-        layout.addWidget(self.save_button)
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.worker = None  # the save running, if any
+        self._stop = threading.Event()
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
         layout.addStretch(1)
 
@@ -60,23 +73,56 @@ class SavePanel(QWidget):
             self.save_to(path)
 
     def save_to(self, out: str | Path) -> bool:
-        """Save in the chosen format and scope into the new folder ``out``."""
-        session, dataset = self.session, self.session.dataset
-        if dataset is None:
+        """Save in the chosen format and scope into the new folder ``out``, in a worker
+        (copies of the edited samples are taken first, so painting may go on)."""
+        workspace = self.session.workspace
+        if workspace.dataset is None:
             show_error("Nothing to save: open a dataset first.")
             return False
-        session.edits.flush()
-        if self.scope_combo.currentIndex() == 1:
-            samples = [session.sample]
-        else:
-            samples = (
-                session.sample if i == session.index else dataset.sample(i)
-                for i in range(len(dataset))
-            )
+        if self.worker is not None:
+            return False
+        self.session.edits.flush()
+        scope = "sample" if self.scope_combo.currentIndex() == 1 else "dataset"
         try:
-            save_samples(samples, Path(out), self.format)
+            job = workspace.prepare_save(out, self.format, scope)
         except SegviewerError as error:
             show_error(str(error))
             return False
-        show_info(f"Saved {dataset.name} as {FORMAT_LABELS[self.format]} to {out}")
+        self._stop.clear()
+        self.worker = create_worker(_run, job, self._stop)
+        self.worker.returned.connect(lambda outcome: self._on_returned(job, outcome))
+        self.worker.finished.connect(self._on_finished)
+        self.save_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.worker.start()
         return True
+
+    def cancel(self) -> None:
+        """Stop the save: nothing is left behind."""
+        self._stop.set()
+
+    def _on_returned(self, job, outcome: str | None) -> None:
+        if outcome is None:
+            self.session.workspace.finish_save(job)
+            show_info(f"Saved {job.dataset.name} as {FORMAT_LABELS[job.format]} to {job.out}")
+        elif outcome == CANCELLED:
+            show_info("Save cancelled; nothing was written.")
+        else:
+            show_error(outcome)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.save_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+
+
+def _run(job, stop: threading.Event) -> str | None:
+    """Run a SaveJob; None when written, else CANCELLED or what went wrong."""
+    try:
+        with progress_bar(f"Saving {job.dataset.name}", stop) as progress:
+            job.run(progress)
+    except Cancelled:
+        return CANCELLED
+    except SegviewerError as error:
+        return str(error)
+    return None

@@ -142,6 +142,18 @@ class ViewerSession:
         self.sample_changed.emit()
         return True
 
+    def close(self, dataset: Dataset) -> None:
+        """Close ``dataset`` (the caller asks first if it has unsaved edits)."""
+        self.edits.flush()
+        for layer in self.shown_layers():
+            if dataset_of(layer) is dataset:
+                self.viewer.layers.remove(layer)
+        self.workspace.close(dataset)
+        if self.workspace.dataset is not None:
+            self.show(self.workspace.dataset, self.workspace.index)
+        else:
+            self.sample_changed.emit()
+
     def focus(self, bbox: tuple[slice, ...], centre: tuple[float, ...]) -> None:
         """Centre the view on ``centre`` (pixel coordinates), showing ~8× the box around it."""
         sample = self.sample

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import napari
-import numpy as np
-from napari.qt.threading import thread_worker
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
@@ -21,21 +19,21 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari.close_guard import UnsavedGuard
 from segviewer._napari.conflicts_panel import ConflictsPanel
+from segviewer._napari.counts_view import fill_counts
 from segviewer._napari.editing_panel import EditingPanel
 from segviewer._napari.model_panel import ModelPanel
 from segviewer._napari.resolve_panel import ResolvePanel
+from segviewer._napari.sample_lines import EDITED_MARK, SampleLines
 from segviewer._napari.save_panel import SavePanel
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.stats_panel import StatsPanel
-from segviewer._napari.tables import fit_height, make_table, set_cell
+from segviewer._napari.tables import make_table
 from segviewer._napari.train_panel import TrainPanel
-from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, IGNORE_COLOR, class_color
 from segviewer.core.data.sample import Dataset
-from segviewer.core.errors import SegviewerError
-from segviewer.core.stats.classes import SampleSummary, present_classes, sample_summary
+from segviewer.core.stats.classes import SampleSummary
 
-EDITED_MARK = "●"
 HELP = (
     "<b>background</b> = pixels in no class; <b>conflicts</b> = pixels in two or more classes "
     f"(counted in each). Edits stay in memory until saved ({EDITED_MARK} = edited sample)."
@@ -49,10 +47,6 @@ class SegViewerWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
-        # per dataset, each sample's summary as read (or why it could not be read)
-        self._summaries: dict[int, list[SampleSummary | str | None]] = {}
-        self._workers: dict[int, object] = {}  # one summary worker per dataset still reading
-        self._listed: Dataset | None = None  # the dataset the sample table shows
         self._stale: set[tuple[Dataset, int]] = set()  # sample lines an edit changed
         # Edits update the numbers at once; the panel redraws at most ~7 times a second.
         self._redraw = QTimer(self, singleShot=True, interval=150, timeout=self._refresh_counts)
@@ -60,6 +54,11 @@ class SegViewerWidget(QWidget):
         self.session.dataset_added.connect(self._on_dataset_added)
         self.session.sample_changed.connect(self._on_sample_changed)
         self.session.edited.connect(self._on_edited)
+        self.session.workspace.saved.connect(
+            lambda dataset, saved: self._on_edited([(dataset, i) for i in saved])
+        )
+        self.guard = UnsavedGuard(self.session.workspace)
+        self.guard.watch(napari_viewer)
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
@@ -79,7 +78,12 @@ class SegViewerWidget(QWidget):
         self.dataset_combo = QComboBox(toolTip="Datasets open in this viewer")
         self.dataset_combo.activated.connect(self._on_dataset_chosen)
         layout.addWidget(QLabel("<b>Dataset</b>"))
-        layout.addWidget(self.dataset_combo)
+        chooser = QHBoxLayout()
+        chooser.addWidget(self.dataset_combo, stretch=1)
+        close = QPushButton("Close", toolTip="Close this dataset (asks if edits are unsaved)")
+        close.clicked.connect(self.close_dataset)
+        chooser.addWidget(close)
+        layout.addLayout(chooser)
         buttons = QHBoxLayout()
         for text, tip, slot in [
             ("Open files…", "Open .npz files, TIFF or NIfTI pairs", self._open_files_dialog),
@@ -104,6 +108,7 @@ class SegViewerWidget(QWidget):
         self.sample_list.cellClicked.connect(lambda row, _column: self.show_sample(row))
         self.sample_list.setMinimumHeight(150)
         layout.addWidget(self.sample_list, stretch=2)
+        self.lines = SampleLines(self.session, self.sample_list, self._on_summary)
         nav = QHBoxLayout()
         self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
         self.next_button = QPushButton("Next ▶", toolTip="Next sample")
@@ -120,23 +125,23 @@ class SegViewerWidget(QWidget):
         self.counts_table.setToolTip("Pixel counts of the shown sample; they follow your edits")
         layout.addWidget(self.counts_table)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
-        self.editing = EditingPanel(self.session)
-        self.resolving = ResolvePanel(self.session)
-        self.conflicts = ConflictsPanel(self.session)
+        session = self.session
+        self.editing, self.conflicts = EditingPanel(session), ConflictsPanel(session)
+        self.resolving, self.saving = ResolvePanel(session), SavePanel(session)
+        self.statistics, self.model = StatsPanel(session), ModelPanel(session)
+        self.training = TrainPanel(session, self.model)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.editing, "Edit")
-        self.tabs.addTab(self.conflicts, "Conflicts")
-        self.tabs.addTab(self.resolving, "Resolve")
-        self.saving = SavePanel(self.session)
-        self.tabs.addTab(self.saving, "Save")
-        self.statistics = StatsPanel(self.session)
-        self.tabs.addTab(self.statistics, "Statistics")
-        self.model = ModelPanel(self.session)
-        self.tabs.addTab(self.model, "Model")
-        self.resolving.probabilities_of = self.model.predictions.probabilities_of
-        self.training = TrainPanel(self.session, self.model)
-        self.tabs.addTab(self.training, "Train")
-        self.training.samples.shape_of = self._shape_of
+        for panel, title in [
+            (self.editing, "Edit"),
+            (self.conflicts, "Conflicts"),
+            (self.resolving, "Resolve"),
+            (self.saving, "Save"),
+            (self.statistics, "Statistics"),
+            (self.model, "Model"),
+            (self.training, "Train"),
+        ]:
+            self.tabs.addTab(panel, title)
+        self.training.samples.shape_of = self.lines.shape_of
         self.training.show_model_tab = lambda: self.tabs.setCurrentWidget(self.model)
         layout.addWidget(self.tabs)
         self.tabs.currentChanged.connect(self._on_tab_changed)
@@ -153,14 +158,22 @@ class SegViewerWidget(QWidget):
     def show_sample(self, index: int) -> bool:
         return self.session.dataset is not None and self.session.show(self.session.dataset, index)
 
+    def close_dataset(self) -> bool:
+        """Close the shown dataset, asking first if it has unsaved edits."""
+        dataset = self.session.dataset
+        if dataset is None or not self.guard.may_close([dataset]):
+            return False
+        self.dataset_combo.removeItem(self.session.datasets.index(dataset))
+        self.lines.remove(dataset)
+        self.session.close(dataset)
+        return True
+
     def _open_files_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open segviewer files")
-        if paths:
+        if paths := QFileDialog.getOpenFileNames(self, "Open segviewer files")[0]:
             self.open_paths(paths)
 
     def _open_folder_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder")
-        if folder:
+        if folder := QFileDialog.getExistingDirectory(self, "Open a dataset folder"):
             self.open_paths(folder)
 
     def _on_dataset_chosen(self, row: int) -> None:
@@ -171,8 +184,7 @@ class SegViewerWidget(QWidget):
     # -- reacting to the session ----------------------------------------------------------------
     def _on_dataset_added(self, dataset: Dataset) -> None:
         self.dataset_combo.addItem(f"{dataset.name} ({len(dataset)} samples)")
-        self._summaries[id(dataset)] = [None] * len(dataset)
-        self._start_summaries(dataset)
+        self.lines.add(dataset)
 
     def _on_edited(self, touched: list) -> None:
         self._stale.update(touched)
@@ -187,36 +199,12 @@ class SegViewerWidget(QWidget):
         if dataset is None:
             return
         self.dataset_combo.setCurrentIndex(self.session.datasets.index(dataset))
-        if self._listed is not dataset:
-            self._fill_sample_list(dataset)
+        if self.lines.listed is not dataset:
+            self.lines.fill(dataset)
+            self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
         self.sample_list.selectRow(self.session.index)
         self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
         self._refresh_counts()
-
-    def _fill_sample_list(self, dataset: Dataset) -> None:
-        self._listed = dataset
-        self.sample_list.setRowCount(len(dataset))
-        self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
-        for index in range(len(dataset)):
-            self._update_item(index)
-
-    def _update_item(self, index: int) -> None:
-        dataset = self._listed
-        mark = f"{EDITED_MARK} " if dataset.is_modified(index) else ""
-        summary = self._summaries[id(dataset)][index]
-        table = self.session.tallies(dataset)
-        if isinstance(summary, SampleSummary):
-            row = table.rows[index] if table.known[index] else summary.tally  # edits are known
-            cells = [
-                "×".join(map(str, summary.shape)),
-                ", ".join(present_classes(summary.class_names, row)) or "none",
-                f"{row[-1]:,}",
-            ]
-        else:
-            cells = [summary or "reading…", "", ""]
-        for column, text in enumerate([mark + dataset.names[index], *cells]):
-            set_cell(self.sample_list, index, column, text, numeric=column == 3)
-        self.sample_list.resizeColumnToContents(0)
 
     def _refresh_counts(self) -> None:
         """Show the numbers the session keeps exact: the counts table, the touched samples'
@@ -225,34 +213,22 @@ class SegViewerWidget(QWidget):
         if sample is None:
             return
         self._refresh_tab()
-        self._summaries[id(dataset)][index] = SampleSummary(
-            sample.spatial_shape, tuple(sample.class_names), self.session.shown_tally()
+        self.lines.set_shown(
+            dataset,
+            index,
+            SampleSummary(
+                sample.spatial_shape, tuple(sample.class_names), self.session.shown_tally()
+            ),
         )
         stale, self._stale = {(dataset, index), *self._stale}, set()
         for owner, edited in stale:
-            if self._listed is owner:
-                self._update_item(edited)
+            self.lines.update(edited, owner)
         dtype = sample.image.dtype
         self.sample_label.setText(
             f"<b>{sample.name}</b>: image {'×'.join(map(str, sample.image.shape))} {dtype}"
             f"{' RGB' if sample.rgb else ''}, {len(sample.class_names)} classes"
         )
-        row = self.session.shown_tally()
-        names = sample.class_names
-        rows = [
-            (n, c, class_color(i)) for i, (n, c) in enumerate(zip(names, row[1:-1], strict=True))
-        ]
-        rows += [("background", row[0], BACKGROUND_COLOR), ("conflicts", row[-1], CONFLICT_COLOR)]
-        ignored = 0 if sample.ignore is None else int(np.count_nonzero(sample.ignore))
-        if ignored:
-            rows.append(("ignore", ignored, IGNORE_COLOR))
-        total = sample.masks[0].size
-        self.counts_table.setRowCount(len(rows))
-        for row_index, (name, pixels, color) in enumerate(rows):
-            set_cell(self.counts_table, row_index, 0, f"■ {name}", color=color)
-            set_cell(self.counts_table, row_index, 1, f"{pixels:,}", numeric=True)
-            set_cell(self.counts_table, row_index, 2, f"{100 * pixels / total:.2f}", numeric=True)
-        fit_height(self.counts_table)
+        fill_counts(self.counts_table, sample, self.session.shown_tally())
 
     def _on_tab_changed(self, index: int) -> None:
         """Size the tabs to the visible page (not the tallest), so no page floats in space."""
@@ -264,6 +240,10 @@ class SegViewerWidget(QWidget):
             self.model.load_libraries()
         self._refresh_tab()
 
+    def _on_summary(self, dataset: Dataset) -> None:
+        if dataset is self.session.dataset and self.tabs.currentWidget() is self.statistics:
+            self._schedule_redraw()
+
     def _refresh_tab(self) -> None:
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
         self.editing.refresh()
@@ -271,45 +251,12 @@ class SegViewerWidget(QWidget):
         if current in (self.conflicts, self.resolving, self.statistics, self.model, self.training):
             current.refresh()
 
-    def _shape_of(self, index: int) -> tuple[int, ...] | None:
-        """The shape of a sample of the current dataset, once its summary has been read."""
-        summary = self._summaries[id(self.session.dataset)][index]
-        return summary.shape if isinstance(summary, SampleSummary) else None
-
-    # -- one-line summaries, computed off the GUI thread ------------------------------------------
-    def _start_summaries(self, dataset: Dataset) -> None:
-        worker = _summarise(dataset)
-        key = id(dataset)
-        worker.yielded.connect(lambda result: self._on_summary(dataset, *result))
-        worker.finished.connect(lambda: self._workers.pop(key, None))
-        self._workers[key] = worker
-        worker.start()
-
-    def _on_summary(self, dataset: Dataset, index: int, line: SampleSummary | str) -> None:
-        table = self.session.tallies(dataset)
-        if self._summaries[id(dataset)][index] is None:  # the shown sample's own line wins
-            self._summaries[id(dataset)][index] = line
-        if isinstance(line, SampleSummary) and not table.known[index]:
-            table.set(index, line.class_names, line.tally)  # a sample counted since wins
-        if self._listed is dataset:
-            self._update_item(index)
-        if dataset is self.session.dataset and self.tabs.currentWidget() is self.statistics:
-            self._schedule_redraw()
-
     def closeEvent(self, event) -> None:
         self.model.cancel()
         self.training.cancel()
-        for worker in list(self._workers.values()):
-            worker.quit()
+        self.lines.stop()
         super().closeEvent(event)
 
-
-@thread_worker
-def _summarise(dataset: Dataset):
-    """Yield ``(index, summary line)`` for every sample, reading each from its source."""
-    for index, ref in enumerate(dataset.refs):
-        try:
-            line = sample_summary(ref.load())
-        except SegviewerError as error:
-            line = f"⚠ unreadable: {error}"
-        yield index, line
+    @property
+    def _workers(self) -> dict:
+        return self.lines.workers

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from napari.utils.notifications import show_error
 
+from segviewer._napari.layers import META_KEY, sample_of_ids
 from segviewer.core.data.encodings import BACKGROUND, to_onehot
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_file
@@ -16,10 +17,11 @@ def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:
     """Write the sample behind the selected layers as ``image`` + one-hot ``masks`` with the
     background first (exclusive labels), atomically; never over one of its source files."""
     samples = {
-        id(m["sample"]): m["sample"]
+        (m["dataset"], m["index"]): sample_of_ids(m["dataset"], m["index"])
         for _, meta, _ in layer_data
-        if (m := meta.get("metadata", {}).get("segviewer"))
+        if (m := meta.get("metadata", {}).get(META_KEY)) and "dataset" in m
     }
+    samples = {key: sample for key, sample in samples.items() if sample is not None}
     target = Path(path if path.endswith(".npz") else f"{path}.npz")
     try:
         if len(samples) != 1:
@@ -40,4 +42,3 @@ def write_sample_npz(path: str, layer_data: list[tuple]) -> list[str]:
         show_error(str(error))
         return []
     return [str(target)]
-

@@ -12,13 +12,10 @@ import numpy as np
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.files import LoadedModel
+from segviewer.core.progress import Cancelled
 
 OVERLAP = 0.25
 MIN_WINDOW = 32  # smaller images are padded up to this: a U-Net needs room to downsample
-
-
-class Cancelled(Exception):  # not an error: the user asked for it
-    """The user cancelled; nothing was produced."""
 
 
 def choose_device(device: str) -> str:

@@ -1,0 +1,83 @@
+"""The Workspace's saves: the samples as the user has them now, into a new folder.
+
+A save is prepared on the caller's thread (a :class:`SaveJob` holds copies of the samples
+in memory, so the user may go on painting) and run anywhere, e.g. in a worker; once it has
+run, the samples not edited since lose their ● edited mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.writers import FORMATS, save_samples
+from segviewer.core.progress import Progress, ensure
+
+
+@dataclass
+class SaveJob:
+    """What to write: copies of edited samples; the others are read from their sources."""
+
+    dataset: Dataset
+    indices: list[int]
+    copies: dict[int, Sample]
+    revisions: dict[int, int]
+    out: Path
+    format: str
+
+    def run(self, progress: Progress | None = None) -> Path:
+        """Write every sample (touches no array the user can change)."""
+        progress = ensure(progress)
+        progress.start(len(self.indices), "saving")
+
+        def samples():
+            for index in self.indices:
+                yield self.copies.get(index) or self.dataset.refs[index].load()
+                progress.step()
+
+        return save_samples(samples(), self.out, self.format)
+
+
+class SavingMixin:
+    """Verbs of :class:`~segviewer.core.workspace.Workspace` that write files."""
+
+    def prepare_save(self, out: str | Path, format: str = "onehot", scope: str = "dataset"):
+        """A :class:`SaveJob` of the shown sample or of the whole dataset."""
+        if format not in FORMATS:
+            raise SegviewerError(
+                f"unknown format {format!r}; expected one of: {', '.join(FORMATS)}"
+            )
+        dataset = self._require_dataset()
+        indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
+        in_memory = [i for i in indices if dataset.is_edited(i) or i == self.index]
+        return SaveJob(
+            dataset,
+            indices,
+            {i: self.snapshot(i, dataset) for i in in_memory},
+            {i: self.revision(i, dataset) for i in indices},
+            Path(out),
+            format,
+        )
+
+    def finish_save(self, job: SaveJob) -> None:
+        """Clear the ● mark of the samples written and not edited since."""
+        saved = [i for i in job.indices if self.revision(i, job.dataset) == job.revisions[i]]
+        for index in saved:
+            job.dataset.mark_saved(index)
+        self.saved.emit(job.dataset, saved)
+
+    def save(
+        self,
+        out: str | Path,
+        format: str = "onehot",
+        scope: str = "dataset",
+        progress: Progress | None = None,
+    ) -> Path:
+        """Write the samples as the user has them now into the new folder ``out`` (each in
+        its own container; sources are never overwritten); saved samples lose their mark."""
+        job = self.prepare_save(out, format, scope)
+        path = job.run(progress)
+        self.finish_save(job)
+        return path
