@@ -180,8 +180,15 @@ def _writing_error_maps(pairs, folder: Path):
 
 def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     """(model, training samples, validation samples, base settings) or an exit status."""
-    from segviewer.cli_output import fail
-    from segviewer.core.model.finetune import FinetuneSettings, check_patch, split, training_labels
+    from segviewer.cli_output import fail, warn
+    from segviewer.core.errors import SegviewerError
+    from segviewer.core.model.finetune import (
+        FinetuneSettings,
+        check_patch,
+        default_split,
+        split,
+        training_labels,
+    )
 
     if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
         return fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
@@ -192,10 +199,16 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     settings = FinetuneSettings(
         loss, weights, args.steps, args.lr, args.batch, patch, args.seed, conflicts=args.conflicts
     )
-    flat = [sample for sample in dataset if len(sample.spatial_shape) == 2]
-    if len(flat) < len(dataset):
-        print(f"segviewer: {len(dataset) - len(flat)} 3D sample(s) left out", file=sys.stderr)
-    train, validation = split(flat, settings.validation_fraction, args.seed)
+    samples = list(dataset)
+    dims = [len(sample.spatial_shape) for sample in samples]
+    chosen = default_split(dims, settings.validation_fraction, args.seed)
+    train, validation = ([samples[i] for i in part] for part in chosen)
+    if not train:
+        raise SegviewerError("fine-tuning needs 2D samples to train on (3D samples validate)")
+    if not validation:
+        split(train, settings.validation_fraction, args.seed)  # says why: too few samples
+    if 3 in dims:
+        warn(f"{dims.count(3)} 3D sample(s) validate only (the model trains on 2D patches)")
     check_patch(train, settings.patch)
     for sample in train:  # refuse bad labels before any training starts
         training_labels(sample, args.conflicts)
@@ -207,7 +220,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
     from segviewer.cli_output import fail
     from segviewer.core.model.files import save_model
-    from segviewer.core.model.finetune import best_dice, finetune, training_record
+    from segviewer.core.model.finetune import finetune, record_finetune
     from segviewer.core.model.losses import LOSSES, LossSettings
     from segviewer.core.model.scores import score_line
 
@@ -235,13 +248,11 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         )
     if result.stopped:
         print(f"segviewer: warning: stopped early: {result.stopped}", file=sys.stderr)
-    dice = best_dice(result)
-    info = model.info
-    info.name = args.out.stem
-    info.training = training_record(settings, result, args.model)
-    info.scores = {"validation_dice": dict(zip(info.classes, dice, strict=True))}
-    save_model(args.out, model.network, info)
-    print(f"validation Dice (best, step {result.best_step}): {score_line(info.classes, dice)}")
+    dice = record_finetune(model, args.out.stem, settings, result)
+    save_model(args.out, model.network, model.info)
+    print(
+        f"validation Dice (best, step {result.best_step}): {score_line(model.info.classes, dice)}"
+    )
     print(f"wrote {args.out}")
     return 0
 
@@ -311,7 +322,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _table(report: dict) -> str:
-    from segviewer.core.model.scores import format_score
+    from segviewer.core.model.scores import format_score, worst_dice
 
     lines = [f"{'class':<12} {'dice':>6} {'iou':>6} {'precision':>9} {'recall':>6}"]
     for c, name in enumerate(report["classes"]):
@@ -321,7 +332,7 @@ def _table(report: dict) -> str:
         )
     worst = sorted(
         report["per_sample"],
-        key=lambda s: min((d for d in s["dice"][1:] if d is not None), default=1.0),
+        key=lambda s: (worst_dice(s["dice"]) is None, worst_dice(s["dice"]) or 0.0),
     )[:3]
     lines.append("worst samples (lowest class Dice): " + ", ".join(s["name"] for s in worst))
     print(

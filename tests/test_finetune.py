@@ -234,3 +234,15 @@ def test_bad_input_is_explained():
             finetune(model, *split(resolved_samples(3)), FinetuneSettings(steps=1), "cuda")
     with pytest.raises(SegviewerError, match="the patch 4096×4096 is larger than the image"):
         finetune(model, *split(resolved_samples(3)), FinetuneSettings(steps=1, patch=(4096, 4096)))
+
+
+def test_the_default_split_is_seeded_and_lets_3d_samples_validate():
+    from segviewer.core.model.finetune import default_split
+
+    dims = [2, 2, 3, 2, 2, 2, 2, 2, 2]
+    train, validation = default_split(dims, 0.25, 0)
+    assert (train, validation) == default_split(dims, 0.25, 0)
+    assert sorted(train + validation) == list(range(9))
+    assert 2 in validation and all(dims[i] == 2 for i in train)
+    assert len([i for i in validation if dims[i] == 2]) == round(0.25 * 8)
+    assert default_split([2, 3], 0.25, 0) == ([0], [1])  # one 2D sample trains

@@ -8,8 +8,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBox
 
 from segviewer._napari.tables import make_table, set_cell
 from segviewer.core.data.sample import Dataset
-from segviewer.core.errors import SegviewerError
-from segviewer.core.model.finetune import FinetuneSettings, split
+from segviewer.core.model.finetune import FinetuneSettings, default_split
 
 ROLES = {"train": "#8fd18f", "validate": "#8fb8ff", "skip": "#909090"}
 ROLE_BUTTONS = {"train": "Use to train", "validate": "Use to validate", "skip": "Leave out"}
@@ -51,13 +50,10 @@ class SampleRoles(QWidget):
         if self.dataset is None:
             return
         count = len(self.dataset)
-        flat = [i for i in range(count) if len(self.shape_of(i) or (0, 0)) == 2]
+        dims = [len(self.shape_of(i) or (0, 0)) for i in range(count)]
         self.roles = ["validate"] * count
-        try:
-            train, _ = split(flat, FinetuneSettings.validation_fraction, FinetuneSettings.seed)
-        except SegviewerError:  # too few samples to split: all of them train
-            train = flat
-        for index in train:
+        settings = FinetuneSettings
+        for index in default_split(dims, settings.validation_fraction, settings.seed)[0]:
             self.roles[index] = "train"
         self._fill()
 

@@ -6,7 +6,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QTableWidgetItem
 
 from segviewer._napari.tables import fit_height, set_cell
-from segviewer.core.model.scores import format_score
+from segviewer.core.model.scores import format_score, worst_dice
 
 SCORES = ("dice", "iou", "precision", "recall")
 
@@ -51,8 +51,7 @@ def fill_dataset_scores(table, dataset, classes, indices, per_sample) -> None:
         item = QTableWidgetItem(dataset.names[index])
         item.setData(Qt.UserRole, index)
         table.setItem(row, 0, item)
-        defined = [d for d in scores.dice[1:] if d is not None]
-        table.setItem(row, 1, ScoreItem(min(defined) if defined else None))
+        table.setItem(row, 1, ScoreItem(worst_dice(scores.dice)))
         for column, dice in enumerate(scores.dice, start=2):
             table.setItem(row, column, ScoreItem(dice))
     table.setSortingEnabled(True)

@@ -39,8 +39,8 @@ from segviewer.core.model.finetune import (
     best_dice,
     compare_losses,
     finetune,
+    record_finetune,
     run_label,
-    training_record,
     untrained_copy,
 )
 from segviewer.core.model.inference import choose_device
@@ -361,12 +361,8 @@ class TrainPanel(QWidget):
         """The fine-tuned model joins the model list, with how it was made."""
         self._tuned_count += 1
         name = f"fine-tuned {self._tuned_count}: {run_label(settings)}"
-        dice = best_dice(result)
+        dice = record_finetune(model, name, settings, result)
         info = model.info
-        source = info.name
-        info.name = name
-        info.training = training_record(settings, result, source)
-        info.scores = {"validation_dice": dict(zip(info.classes, dice, strict=True))}
         self.models.add_model(name, model)
         self.tuned, self.result = (name, model), result
         self.refresh()

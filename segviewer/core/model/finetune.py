@@ -91,6 +91,20 @@ def split(samples: Sequence[Sample], fraction: float, seed: int):
     return [samples[i] for i in order[n_val:]], [samples[i] for i in order[:n_val]]
 
 
+def default_split(
+    spatial_dims: Sequence[int], fraction: float = 0.25, seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """Sample indices ``(train, validation)`` that the panel and the CLI both start from: a
+    seeded split of the 2D samples (2D models train on 2D patches); 3D samples validate."""
+    flat = [i for i, dims in enumerate(spatial_dims) if dims == 2]
+    try:
+        train = [flat[i] for i in split(range(len(flat)), fraction, seed)[0]]
+    except SegviewerError:  # too few samples to split: all of them train
+        train = flat
+    chosen = set(train)
+    return train, [i for i in range(len(spatial_dims)) if i not in chosen]
+
+
 def patches(images, labels, patch, batch: int, rng: np.random.Generator) -> Iterator:
     """Endless ``(x, y)`` batches of random 2D patches with 90° rotations and flips."""
     import torch
@@ -331,3 +345,16 @@ def training_record(settings: FinetuneSettings, result: FinetuneResult, source: 
         "train": result.train_names,
         "validation": result.validation_names,
     }
+
+
+def record_finetune(
+    model: LoadedModel, name: str, settings: FinetuneSettings, result: FinetuneResult
+) -> list:
+    """Rename a fine-tuned model and record how it was made and its best validation Dice in
+    its metadata (what its model file will say); return that Dice, background first."""
+    dice = best_dice(result)
+    info = model.info
+    info.training = training_record(settings, result, info.name)
+    info.name = name
+    info.scores = {"validation_dice": dict(zip(info.classes, dice, strict=True))}
+    return dice

@@ -109,6 +109,13 @@ def mean_scores(per_sample: list[Scores]) -> Scores:
     )
 
 
+def worst_dice(dice: list) -> float | None:
+    """The lowest defined Dice of the classes (background left out), the number by which
+    the panel and ``segviewer evaluate`` rank samples worst first; None if none is defined."""
+    defined = [d for d in dice[1:] if d is not None]
+    return min(defined) if defined else None
+
+
 def error_map(masks: np.ndarray, predicted: np.ndarray, ignore=None) -> np.ndarray:
     """Per pixel (uint8): correct, missed (a class pixel predicted background), extra
     (a background pixel predicted as a class) or wrong class. Ignored pixels are correct."""
