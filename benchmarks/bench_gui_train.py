@@ -44,8 +44,8 @@ def main() -> int:
     run_until(lambda: len(ticks) >= 5)
     loading = time.perf_counter()
     widget.tabs.setCurrentWidget(tab)  # starts importing torch and MONAI in a worker
-    tab.steps.setValue(60)
-    tab.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
+    tab.form.steps.setValue(60)
+    tab.form.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
     run_until(lambda: widget.model.libraries_loaded)
     loaded = time.perf_counter()
     gaps = np.diff(ticks) * 1e3
@@ -72,7 +72,7 @@ def main() -> int:
 
     latencies = []
     for wait_steps in (0, 5):  # cancel during the first validation, and during a step
-        tab.steps.setValue(10_000)
+        tab.form.steps.setValue(10_000)
         tab.train()
         run_until(lambda n=wait_steps: len(tab._losses[0]) >= n)
         clicked = time.perf_counter()

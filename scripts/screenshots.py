@@ -76,7 +76,7 @@ def main() -> None:
     resolving.apply()
     training = widget.training
     widget.tabs.setCurrentWidget(training)
-    training.steps.setValue(100)
+    training.form.steps.setValue(100)
     training.train()
     while training.running:
         settle()

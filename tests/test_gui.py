@@ -376,9 +376,11 @@ def test_closing_napari_or_a_dataset_with_unsaved_edits_asks_first(panel, qtbot)
     from segviewer._napari.layers import segviewer_meta
 
     viewer, widget = panel
+    viewer.window.show()  # the panel guards its window once shown
     viewer.open_sample("segviewer", "cells")
     wait_for_summaries(qtbot, widget)
-    widget.session.workspace.paint("cell", (slice(0, 5), slice(0, 5)), 0)
+    widget.session.workspace.paint("cell", (slice(0, 20), slice(0, 20)))
+    assert widget.session.workspace.unsaved() == [0]
     asked = []
     widget.guard.ask = lambda question: asked.append(question) or False
     event = QCloseEvent()

@@ -29,9 +29,9 @@ def opened_tab(panel, qtbot):  # noqa: F811
 def train_tab(opened_tab):
     """A short fine-tune: 2 samples train, 1 validates, 4 steps of 2 patches of 64²."""
     viewer, widget, tab = opened_tab
-    tab.steps.setValue(4)
-    tab.batch.setValue(2)
-    tab.patch.setValue(64)
+    tab.form.steps.setValue(4)
+    tab.form.batch.setValue(2)
+    tab.form.patch.setValue(64)
     tab.samples.set_role(range(len(widget.session.dataset)), "skip")
     tab.samples.set_role([0, 1], "train")
     tab.samples.set_role([2], "validate")
@@ -58,7 +58,7 @@ def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_t
     assert roles["volume_000"] == "validate"
     assert list(roles.values()).count("train") == 6  # 8 2D samples, 25 % validate
     assert tab.samples.table.item(names.index("volume_000"), 1).text() == "validate"
-    assert tab.start_combo.currentText() == "bundled"
+    assert tab.form.start_combo.currentText() == "bundled"
     tab.samples.table.selectRow(3)  # a row, then a role button
     leave_out = [b for b in tab.samples.findChildren(QPushButton) if b.text() == "Leave out"]
     leave_out[0].click()
@@ -81,8 +81,8 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
     np.testing.assert_array_equal(snapshot.masks, widget.session.sample.masks)
     assert not np.shares_memory(snapshot.masks, widget.session.sample.masks)
 
-    tab.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
-    tab.weights_combo.setCurrentText("inverse_frequency")
+    tab.form.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
+    tab.form.weights_combo.setCurrentText("inverse_frequency")
     assert tab.train()
     wait(qtbot, tab)
     name, model = tab.tuned
@@ -121,8 +121,8 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
 
 def test_cancel_keeps_the_best_weights_so_far(train_tab, qtbot):
     _viewer, widget, tab = train_tab
-    tab.conflicts_combo.setCurrentIndex(1)
-    tab.steps.setValue(10_000)
+    tab.form.conflicts_combo.setCurrentIndex(1)
+    tab.form.steps.setValue(10_000)
     assert tab.train()
     qtbot.waitUntil(lambda: len(tab._losses[0]) >= 2, timeout=60000)
     tab.cancel()
@@ -134,12 +134,12 @@ def test_cancel_keeps_the_best_weights_so_far(train_tab, qtbot):
 
 def test_compare_losses_shows_a_row_per_setting(train_tab, qtbot):
     _viewer, _widget, tab = train_tab
-    tab.conflicts_combo.setCurrentIndex(1)
+    tab.form.conflicts_combo.setCurrentIndex(1)
     for row in range(tab.comparing.run_list.count()):
         tab.comparing.run_list.item(row).setCheckState(Qt.Unchecked)
     tab.comparing.run_list.item(0).setCheckState(Qt.Checked)  # dice, uniform
-    tab.loss_combo.setCurrentText("focal")
-    tab.gamma.setValue(1.0)
+    tab.form.loss_combo.setCurrentText("focal")
+    tab.form.gamma.setValue(1.0)
     tab.add_current_run()  # focal γ=1 with the chosen weights
     assert tab.compare()
     wait(qtbot, tab)
@@ -156,10 +156,10 @@ def test_compare_losses_shows_a_row_per_setting(train_tab, qtbot):
 def test_bad_settings_are_notifications(train_tab, qtbot):
     _viewer, _widget, tab = train_tab
     with notification_manager:
-        tab.lr.setText("fast")
+        tab.form.lr.setText("fast")
         assert not tab.train()
         assert any("learning rate 'fast': expected a positive number" in m for m in messages())
-        tab.lr.setText("0.001")
+        tab.form.lr.setText("0.001")
         tab.samples.set_role([2], "skip")
         assert tab.train()
         wait(qtbot, tab)
@@ -170,7 +170,7 @@ def test_bad_settings_are_notifications(train_tab, qtbot):
         wait(qtbot, tab)
         assert any("volume_000: a 3D sample" in m for m in messages())
         if not torch.cuda.is_available():
-            tab.device_combo.setCurrentText("cuda")
+            tab.form.device_combo.setCurrentText("cuda")
             assert tab.train()  # checked in the worker, where torch is imported
             wait(qtbot, tab)
             assert any("CUDA was requested but no GPU" in m for m in messages())

@@ -1,7 +1,7 @@
 """Ask before unsaved edits are thrown away: when napari's window closes, or a dataset.
 
-napari has no public hook for its window closing, so this filters the close event of
-``viewer.window._qt_window`` (private; tested in tests/test_gui.py).
+napari has no public hook for its window closing, so this filters the close event of the
+top-level window that hosts the panel (Qt's ``QWidget.window()``; tested in test_gui.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ class UnsavedGuard(QObject):
             return True
         return False
 
-    def watch(self, viewer) -> None:
-        window = getattr(getattr(viewer, "window", None), "_qt_window", None)
-        if window is not None:
+    def watch(self, widget) -> None:
+        """Guard the top-level window of ``widget`` (call once it is docked and shown)."""
+        window = widget.window()
+        if window is not widget:
             window.installEventFilter(self)

@@ -5,23 +5,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
-from pathlib import Path
 
-from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import QObject, QTimer, Signal
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -31,22 +22,20 @@ from segviewer._napari.model_panel import ModelPanel
 from segviewer._napari.sample_roles import SampleRoles
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.train_chart import TrainingChart
+from segviewer._napari.train_form import TrainSettingsForm
+from segviewer._napari.train_worker import TrainingEvents, fine_tune_worker, sample_loaders
+from segviewer._napari.tuned_model import TunedModelActions
 from segviewer.core.errors import SegviewerError
-from segviewer.core.model.files import LoadedModel, save_model
+from segviewer.core.model.files import LoadedModel
 from segviewer.core.model.finetune import (
     FinetuneResult,
     FinetuneSettings,
     best_dice,
-    compare_losses,
-    finetune,
     record_finetune,
     run_label,
     untrained_copy,
 )
-from segviewer.core.model.inference import choose_device
-from segviewer.core.model.losses import LOSSES, LossSettings
 from segviewer.core.model.scores import score_line
-from segviewer.core.stats.weights import SCHEMES
 
 HELP = (
     "Labels are the current masks, edits included. Training draws random patches from the "
@@ -55,15 +44,7 @@ HELP = (
 )
 
 
-class _Events(QObject):
-    """Signals the training thread sends to the panel (queued to the GUI thread)."""
-
-    opened = Signal(object)  # the classes of the opened model
-    step = Signal(int, int, float)  # run, step, loss
-    validated = Signal(int, int, object)  # run, step, per-class Dice
-
-
-class TrainPanel(QWidget):
+class TrainPanel(TunedModelActions, QWidget):
     def __init__(self, session: ViewerSession, models: ModelPanel):
         super().__init__()
         self.session, self.models = session, models
@@ -74,7 +55,7 @@ class TrainPanel(QWidget):
         self._worker = None
         self._stop = threading.Event()
         self._bar = None
-        self._events = _Events()
+        self._events = TrainingEvents()
         self._events.opened.connect(self._on_opened)
         self._events.step.connect(self._on_step)
         self._events.validated.connect(self._on_validated)
@@ -88,56 +69,8 @@ class TrainPanel(QWidget):
     # -- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
         layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.start_combo = QComboBox(toolTip="The model whose weights training starts from")
-        self.scratch_check = QCheckBox("fresh random weights (same architecture)")
-        form.addRow("Start from:", self.start_combo)
-        form.addRow("", self.scratch_check)
-        self.loss_combo = QComboBox()
-        self.loss_combo.addItems(LOSSES)
-        self.loss_combo.setCurrentText("dicece")
-        self.loss_combo.currentTextChanged.connect(self._show_loss_options)
-        form.addRow("Loss:", self.loss_combo)
-        self.lambda_dice = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
-        self.lambda_ce = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
-        self.gamma = QDoubleSpinBox(minimum=0, maximum=10, value=2.0, singleStep=0.5)
-        lambdas = QHBoxLayout()
-        lambdas.addWidget(QLabel("λ Dice"))
-        lambdas.addWidget(self.lambda_dice)
-        lambdas.addWidget(QLabel("λ CE"))
-        lambdas.addWidget(self.lambda_ce)
-        self.lambda_row = QWidget()
-        self.lambda_row.setLayout(lambdas)
-        lambdas.setContentsMargins(0, 0, 0, 0)
-        form.addRow(self.lambda_row)
-        form.addRow("Focal γ:", self.gamma)
-        self.background_check = QCheckBox("background takes part in the Dice/focal term")
-        self.background_check.setChecked(True)
-        form.addRow("", self.background_check)
-        self.weights_combo = QComboBox(toolTip="Computed on the training samples' counts")
-        self.weights_combo.addItems(SCHEMES)
-        form.addRow("Class weights:", self.weights_combo)
-        self.steps = QSpinBox(minimum=1, maximum=100_000, value=200)
-        self.lr = QLineEdit(
-            "0.0001", toolTip="Adam learning rate: ~1e-4 to fine-tune, ~3e-3 from fresh weights"
-        )
-        self.batch = QSpinBox(minimum=1, maximum=256, value=8)
-        self.patch = QSpinBox(minimum=16, maximum=2048, value=128, singleStep=16)
-        numbers = QHBoxLayout()
-        for label, widget in [("Steps", self.steps), ("LR", self.lr), ("Batch", self.batch)]:
-            numbers.addWidget(QLabel(label))
-            numbers.addWidget(widget)
-        form.addRow(numbers)
-        form.addRow("Patch side (px):", self.patch)
-        self.conflicts_combo = QComboBox()
-        self.conflicts_combo.addItem("refuse: resolve them first", "refuse")
-        self.conflicts_combo.addItem("ignore: leave them out of the loss", "ignore")
-        form.addRow("Conflict pixels:", self.conflicts_combo)
-        self.device_combo = QComboBox()
-        self.device_combo.addItems(["cpu", "cuda"])
-        form.addRow("Device:", self.device_combo)
-        layout.addLayout(form)
-        self._show_loss_options("dicece")
+        self.form = TrainSettingsForm()
+        layout.addWidget(self.form)
 
         self.samples = SampleRoles()
         layout.addWidget(self.samples)
@@ -170,61 +103,28 @@ class TrainPanel(QWidget):
         layout.addWidget(self.comparing)
         layout.addStretch(1)
 
-    def _show_loss_options(self, name: str) -> None:
-        self.lambda_row.setEnabled(name == "dicece")
-        self.gamma.setEnabled(name == "focal")
-        self.background_check.setEnabled(name != "ce")
-
     def add_current_run(self) -> None:
-        self.comparing.add_run(self.loss_settings(), self.weights_combo.currentText())
+        self.comparing.add_run(self.form.loss_settings(), self.form.weights_combo.currentText())
 
     # -- the dataset's samples ----------------------------------------------------------------
     def refresh(self) -> None:
         names = self.models.model_names()
-        current = self.start_combo.currentText()
-        if names != [self.start_combo.itemText(i) for i in range(self.start_combo.count())]:
-            self.start_combo.clear()
-            self.start_combo.addItems(names)
+        current = self.form.start_combo.currentText()
+        if names != [
+            self.form.start_combo.itemText(i) for i in range(self.form.start_combo.count())
+        ]:
+            self.form.start_combo.clear()
+            self.form.start_combo.addItems(names)
             if current in names:
-                self.start_combo.setCurrentText(current)
+                self.form.start_combo.setCurrentText(current)
         self.samples.show_dataset(self.session.dataset)
-
-    # -- settings -----------------------------------------------------------------------------
-    def loss_settings(self) -> LossSettings:
-        return LossSettings(
-            self.loss_combo.currentText(),
-            self.background_check.isChecked(),
-            self.lambda_dice.value(),
-            self.lambda_ce.value(),
-            self.gamma.value(),
-        )
-
-    def settings(self) -> FinetuneSettings:
-        """The form as settings (raises SegviewerError for a bad learning rate)."""
-        try:
-            lr = float(self.lr.text())
-        except ValueError:
-            lr = float("nan")
-        if not 0 < lr < 10:
-            raise SegviewerError(
-                f"learning rate {self.lr.text()!r}: expected a positive number such as 0.001"
-            )
-        return FinetuneSettings(
-            self.loss_settings(),
-            self.weights_combo.currentText(),
-            self.steps.value(),
-            lr,
-            self.batch.value(),
-            (self.patch.value(), self.patch.value()),
-            conflicts=self.conflicts_combo.currentData(),
-        )
 
     def _inputs(self):
         """(opener of the start model, training loaders, validation loaders)."""
-        session, dataset = self.session, self.session.dataset
-        name = self.start_combo.currentText()
+        session = self.session
+        name = self.form.start_combo.currentText()
         open_model = self.models.opener(name, ["background", *session.sample.class_names])
-        in_memory, scratch = name in self.models.loaded, self.scratch_check.isChecked()
+        in_memory, scratch = name in self.models.loaded, self.form.scratch_check.isChecked()
 
         def opener() -> LoadedModel:  # runs in the worker; training changes a model in place
             model = open_model()
@@ -232,22 +132,9 @@ class TrainPanel(QWidget):
                 return untrained_copy(model)
             return copy.deepcopy(model) if in_memory else model
 
-        loaders = {}
-        for index, role in enumerate(self.samples.roles):
-            if role == "skip":
-                continue
-            if index == session.index or dataset.is_modified(index):  # a snapshot of the edits
-                sample = session.sample if index == session.index else dataset.sample(index)
-                snapshot = dataclasses.replace(
-                    sample,
-                    masks=sample.masks.copy(),
-                    ignore=None if sample.ignore is None else sample.ignore.copy(),
-                )
-                loaders[index] = lambda s=snapshot: s
-            else:
-                loaders[index] = dataset.refs[index].load
-        train = [loaders[i] for i in self.samples.indices("train")]
-        validation = [loaders[i] for i in self.samples.indices("validate")]
+        train, validation = sample_loaders(
+            self.session.workspace, self.samples.indices("train"), self.samples.indices("validate")
+        )
         return opener, train, validation
 
     # -- running ------------------------------------------------------------------------------
@@ -267,7 +154,7 @@ class TrainPanel(QWidget):
         if self.session.dataset is None or self._worker is not None:
             return False
         try:
-            base = self.settings()
+            base = self.form.settings()
         except SegviewerError as error:
             show_error(str(error))
             return False
@@ -288,8 +175,8 @@ class TrainPanel(QWidget):
         self._classes = []  # the model's, once the worker has opened it
         self.chart.clear()
         self._stop.clear()
-        device = self.device_combo.currentText()
-        worker = _fine_tune(
+        device = self.form.device_combo.currentText()
+        worker = fine_tune_worker(
             opener, train, validation, runs, device, self._stop, self._events, compare
         )
         worker.returned.connect(lambda outcome: self._on_returned(runs, compare, *outcome))
@@ -390,75 +277,3 @@ class TrainPanel(QWidget):
         self.comparing.compare_button.setEnabled(True)
         self.predict_button.setEnabled(self.tuned is not None)
         self.cancel_button.setEnabled(False)
-
-    # -- the fine-tuned model -----------------------------------------------------------------
-    def show_predictions(self) -> bool:
-        """Predict the shown sample with the fine-tuned model, beside the ground truth."""
-        if self.tuned is None:
-            return False
-        self.models.model_combo.setCurrentText(self.tuned[0])
-        self.models.scope_combo.setCurrentIndex(0)
-        self.models.device_combo.setCurrentText(self.device_combo.currentText())
-        self.show_model_tab()
-        return self.models.run()
-
-    def save_model_to(self, path: str | Path) -> bool:
-        """Write the fine-tuned model (weights + metadata) as a .safetensors file."""
-        path = Path(path)
-        if self.tuned is None:
-            return False
-        if path.suffix != ".safetensors":
-            path = path.with_name(path.name + ".safetensors")
-        _, model = self.tuned
-        try:
-            save_model(path, model.network, model.info)
-        except SegviewerError as error:
-            show_error(str(error))
-            return False
-        show_info(f"Saved the model to {path}; open it later with “Open a model file…”.")
-        return True
-
-    def _save_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save the fine-tuned model", "finetuned.safetensors", "Models (*.safetensors)"
-        )
-        if path:
-            self.save_model_to(path)
-
-
-@thread_worker
-def _fine_tune(opener, train, validation, runs, device: str, stop, events: _Events, compare):
-    """Return ``(model, results)``: the model ``opener`` opened, trained (None if it did not
-    open), and one FinetuneResult per run, or the message of what went wrong."""
-    model = None
-    try:
-        device = choose_device(device)
-        model = opener()
-        events.opened.emit(model.info.classes)
-        train_samples = [load() for load in train]
-        validation_samples = [load() for load in validation]
-        if compare:
-            results = compare_losses(
-                model,
-                train_samples,
-                validation_samples,
-                runs,
-                device,
-                events.step.emit,
-                stop.is_set,
-                events.validated.emit,
-            )
-            return model, results
-        result = finetune(
-            model,
-            train_samples,
-            validation_samples,
-            runs[0],
-            device,
-            lambda step, loss: events.step.emit(0, step, loss),
-            stop.is_set,
-            lambda step, dice: events.validated.emit(0, step, dice),
-        )
-        return model, [result]
-    except SegviewerError as error:
-        return model, str(error)

@@ -58,7 +58,6 @@ class SegViewerWidget(QWidget):
             lambda dataset, saved: self._on_edited([(dataset, i) for i in saved])
         )
         self.guard = UnsavedGuard(self.session.workspace)
-        self.guard.watch(napari_viewer)
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
@@ -250,6 +249,11 @@ class SegViewerWidget(QWidget):
         current = self.tabs.currentWidget()
         if current in (self.conflicts, self.resolving, self.statistics, self.model, self.training):
             current.refresh()
+
+    def showEvent(self, event) -> None:
+        """Once docked, guard napari's window against closing with unsaved edits."""
+        self.guard.watch(self)
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:
         self.model.cancel()

@@ -1,0 +1,111 @@
+"""The Train tab's settings form: start model, loss and its options, weights, schedule."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.model.finetune import FinetuneSettings
+from segviewer.core.model.losses import LOSSES, LossSettings
+from segviewer.core.stats.weights import SCHEMES
+
+
+class TrainSettingsForm(QWidget):
+    """The controls of a fine-tune; :meth:`settings` reads them as FinetuneSettings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.start_combo = QComboBox(toolTip="The model whose weights training starts from")
+        self.scratch_check = QCheckBox("fresh random weights (same architecture)")
+        form.addRow("Start from:", self.start_combo)
+        form.addRow("", self.scratch_check)
+        self.loss_combo = QComboBox()
+        self.loss_combo.addItems(LOSSES)
+        self.loss_combo.setCurrentText("dicece")
+        self.loss_combo.currentTextChanged.connect(self._show_loss_options)
+        form.addRow("Loss:", self.loss_combo)
+        self.lambda_dice = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
+        self.lambda_ce = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
+        self.gamma = QDoubleSpinBox(minimum=0, maximum=10, value=2.0, singleStep=0.5)
+        lambdas = QHBoxLayout()
+        lambdas.addWidget(QLabel("λ Dice"))
+        lambdas.addWidget(self.lambda_dice)
+        lambdas.addWidget(QLabel("λ CE"))
+        lambdas.addWidget(self.lambda_ce)
+        self.lambda_row = QWidget()
+        self.lambda_row.setLayout(lambdas)
+        lambdas.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.lambda_row)
+        form.addRow("Focal γ:", self.gamma)
+        self.background_check = QCheckBox("background takes part in the Dice/focal term")
+        self.background_check.setChecked(True)
+        form.addRow("", self.background_check)
+        self.weights_combo = QComboBox(toolTip="Computed on the training samples' counts")
+        self.weights_combo.addItems(SCHEMES)
+        form.addRow("Class weights:", self.weights_combo)
+        self.steps = QSpinBox(minimum=1, maximum=100_000, value=200)
+        self.lr = QLineEdit(
+            "0.0001", toolTip="Adam learning rate: ~1e-4 to fine-tune, ~3e-3 from fresh weights"
+        )
+        self.batch = QSpinBox(minimum=1, maximum=256, value=8)
+        self.patch = QSpinBox(minimum=16, maximum=2048, value=128, singleStep=16)
+        numbers = QHBoxLayout()
+        for label, widget in [("Steps", self.steps), ("LR", self.lr), ("Batch", self.batch)]:
+            numbers.addWidget(QLabel(label))
+            numbers.addWidget(widget)
+        form.addRow(numbers)
+        form.addRow("Patch side (px):", self.patch)
+        self.conflicts_combo = QComboBox()
+        self.conflicts_combo.addItem("refuse: resolve them first", "refuse")
+        self.conflicts_combo.addItem("ignore: leave them out of the loss", "ignore")
+        form.addRow("Conflict pixels:", self.conflicts_combo)
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["cpu", "cuda"])
+        form.addRow("Device:", self.device_combo)
+        self._show_loss_options("dicece")
+
+    def _show_loss_options(self, name: str) -> None:
+        self.lambda_row.setEnabled(name == "dicece")
+        self.gamma.setEnabled(name == "focal")
+        self.background_check.setEnabled(name != "ce")
+
+    def loss_settings(self) -> LossSettings:
+        return LossSettings(
+            self.loss_combo.currentText(),
+            self.background_check.isChecked(),
+            self.lambda_dice.value(),
+            self.lambda_ce.value(),
+            self.gamma.value(),
+        )
+
+    def settings(self) -> FinetuneSettings:
+        """The form as settings (raises SegviewerError for a bad learning rate)."""
+        try:
+            lr = float(self.lr.text())
+        except ValueError:
+            lr = float("nan")
+        if not 0 < lr < 10:
+            raise SegviewerError(
+                f"learning rate {self.lr.text()!r}: expected a positive number such as 0.001"
+            )
+        return FinetuneSettings(
+            self.loss_settings(),
+            self.weights_combo.currentText(),
+            self.steps.value(),
+            lr,
+            self.batch.value(),
+            (self.patch.value(), self.patch.value()),
+            conflicts=self.conflicts_combo.currentData(),
+        )
