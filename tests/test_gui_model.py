@@ -107,15 +107,20 @@ def test_bad_models_are_notifications(model_tab, qtbot, tmp_path):
         assert tab.run()  # the model opens in the worker
         qtbot.waitUntil(lambda: not tab.running, timeout=30000)
     messages = [n.message for n in notification_manager.records]
-    assert any("not a TorchScript file" in m for m in messages)
+    assert any("not a TorchScript file" in m and "junk.pt" in m for m in messages)
     assert tab.run_button.isEnabled()
     wrong = tmp_path / "four.pt"
     torch.jit.script(Thresholds(4)).save(str(wrong))
     tab.add_model_file(str(wrong))
+    viewer = _viewer
+    active, names = viewer.layers.selection.active, [layer.name for layer in viewer.layers]
     assert tab.run()
     qtbot.waitUntil(lambda: not tab.running, timeout=30000)
     messages = [n.message for n in notification_manager.records]
     assert any("returned logits of shape" in m for m in messages)
+    qtbot.wait(200)  # the view layers are added one per event-loop turn
+    assert [layer.name for layer in viewer.layers] == names  # a failed run changes nothing
+    assert viewer.layers.selection.active is active
     if not torch.cuda.is_available():
         tab.model_combo.setCurrentText("bundled")
         tab.device_combo.setCurrentText("cuda")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import numpy as np
-from napari.qt.threading import thread_worker
 from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
@@ -23,27 +21,21 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari.model_worker import CANCELLED, load_libraries_worker, predict_worker
 from segviewer._napari.predictions import MODES, Predictions
 from segviewer._napari.score_tables import fill_dataset_scores, fill_sample_scores
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table
 from segviewer.core.colors import ERROR_COLORS
-from segviewer.core.errors import SegviewerError
-from segviewer.core.model.evaluation import channel_axis_of
 from segviewer.core.model.files import LoadedModel
-from segviewer.core.model.finetune import load_libraries
-from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.model.registry import FILE_ADAPTER, open_model, registered_models
 from segviewer.core.model.scores import (
     ERROR_NAMES,
-    error_map,
     mean_scores,
     score_line,
-    score_sample,
 )
 
 OPEN_FILE = "Open a model file…"
-CANCELLED = "cancelled"
 
 
 class ModelPanel(QWidget):
@@ -65,7 +57,7 @@ class ModelPanel(QWidget):
         """Import torch and MONAI in a worker, once, ahead of the first run (~3 s): the
         Model and Train tabs call this when first shown, so a run starts without a pause."""
         if self._libraries is None:
-            self._libraries = _load_libraries()
+            self._libraries = load_libraries_worker()
             self._libraries.finished.connect(lambda: setattr(self, "libraries_loaded", True))
             self._libraries.start()
 
@@ -186,8 +178,9 @@ class ModelPanel(QWidget):
         images[session.index] = workspace.snapshot(session.index)
         revisions = {i: workspace.revision(i) for i in indices}
         self._stop.clear()
+        self._active = session.viewer.layers.selection.active
         device = self.device_combo.currentText()
-        worker = _predict(dataset, indices, images, opener, device, self._stop)
+        worker = predict_worker(dataset, indices, images, opener, device, self._stop)
         worker.yielded.connect(lambda item: self._on_yielded(name, dataset, item, revisions))
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._on_finished)
@@ -222,11 +215,17 @@ class ModelPanel(QWidget):
             self._bar.update(1)
 
     def _on_returned(self, outcome: str | None) -> None:
-        """``outcome``: None when every sample was predicted, else why it stopped."""
+        """``outcome``: None when every sample was predicted, else why it stopped. A run
+        that failed before any result changes nothing in the viewer."""
         if outcome == CANCELLED:
             show_info("Prediction cancelled; finished samples keep their predictions.")
         elif outcome is not None:
             show_error(outcome)
+            if not self.predictions.labels:
+                self.predictions.discard_layers()
+                layers = self.session.viewer.layers
+                if self._active in layers:
+                    layers.selection.active = self._active
 
     def _on_finished(self) -> None:
         self._worker = None
@@ -266,35 +265,3 @@ class ModelPanel(QWidget):
     def _open_row(self, row: int, _column: int) -> None:
         index = self.dataset_table.item(row, 0).data(Qt.UserRole)
         self.session.show(self.session.dataset, index)
-
-
-@thread_worker
-def _load_libraries() -> None:
-    load_libraries()
-
-
-@thread_worker
-def _predict(dataset, indices, images, opener, device: str, stop: threading.Event):
-    """Yield the model ``opener`` opens, then ``(index, labels, errors, scores,
-    probabilities)`` per sample; return None when all are done, CANCELLED when ``stop`` was
-    set, or the message of what went wrong."""
-    try:
-        device = choose_device(device)
-        model = opener()
-    except SegviewerError as error:
-        return str(error)
-    yield model
-    for index in indices:
-        try:
-            sample = images.get(index) or dataset.refs[index].load()
-            probabilities = predict(
-                model, sample.image, channel_axis_of(sample), device, should_stop=stop.is_set
-            )
-        except Cancelled:
-            return CANCELLED
-        except SegviewerError as error:
-            return str(error)
-        labels = labels_of(probabilities)  # the error map and scores too, off the GUI thread
-        errors = error_map(sample.masks, labels, sample.ignore)
-        scores = score_sample(sample.masks, labels, sample.ignore)
-        yield index, labels, errors, scores, probabilities.astype(np.float16)

@@ -146,6 +146,13 @@ class Predictions:
     def view_layers(self) -> list[Layer]:
         return [layer for layer in self._layers.values() if layer in self.session.viewer.layers]
 
+    def discard_layers(self) -> None:
+        """Remove the view layers (a run that failed before any result leaves nothing)."""
+        self._adding.clear()
+        for layer in self.view_layers():
+            self.session.viewer.layers.remove(layer)
+        self._layers = {}
+
     def prepare_layers(self) -> None:
         """Create the four view layers once, hidden, one per event-loop turn: napari's
         add_layer costs 70-170 ms each at 2048² (under Xvfb), so the window never waits for
@@ -166,6 +173,8 @@ class Predictions:
         self._adding = list(self._layers.values())
 
         def add_next() -> None:
+            if not self._adding:  # discarded meanwhile
+                return
             viewer.add_layer(self._adding.pop(0))
             if self._adding:
                 QTimer.singleShot(NEXT_TURN_MS, add_next)
