@@ -56,13 +56,8 @@ def apply_class_atom(
 ) -> tuple[Region, list[Change]]:
     """Apply one atom painted on class ``class_index`` (masks must not hold it yet); pixels
     given to the class stop being ``ignore``."""
-    region = atom_region(atom, masks.shape[1:])
+    region, changes, target = _start(masks, atom, policy)
     index = (slice(None), *region)
-    changes = [Change.capture(masks, index)]
-    target = _changed_mask(atom, region)
-    allowed = _allowed(changes[0].values, policy.area)
-    if allowed is not None:
-        target &= allowed
     value = np.uint8(new_values(atom) != 0) if np.ndim(new_values(atom)) == 0 else None
     block = masks[index]
     if value is None:  # per-pixel values (data_setitem with an array)
@@ -87,13 +82,8 @@ def apply_background_atom(
     """Painting background (1) empties the pixels of every class; erasing it (0) gives them
     to ``policy.background_fill``. The area policy applies as for class strokes; pixels
     made background or given to a class stop being ``ignore``."""
-    region = atom_region(atom, masks.shape[1:])
+    region, changes, target = _start(masks, atom, policy)
     index = (slice(None), *region)
-    changes = [Change.capture(masks, index)]
-    target = _changed_mask(atom, region)
-    allowed = _allowed(changes[0].values, policy.area)
-    if allowed is not None:
-        target &= allowed
     block = masks[index]
     if new_values(atom):
         block[:, target] = 0
@@ -103,6 +93,18 @@ def apply_background_atom(
         block[policy.background_fill][given] = 1
     changes += _unignore(ignore, region, given)
     return region, changes
+
+
+def _start(masks: np.ndarray, atom, policy: PaintPolicy) -> tuple[Region, list[Change], np.ndarray]:
+    """The atom's box, the undo change of the masks there, and the pixels the stroke may
+    change (those it touched, within the policy's area, judged before the stroke)."""
+    region = atom_region(atom, masks.shape[1:])
+    changes = [Change.capture(masks, (slice(None), *region))]
+    target = _changed_mask(atom, region)
+    allowed = _allowed(changes[0].values, policy.area)
+    if allowed is not None:
+        target &= allowed
+    return region, changes, target
 
 
 def _unignore(ignore: np.ndarray | None, region: Region, given: np.ndarray) -> list[Change]:
