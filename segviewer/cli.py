@@ -24,8 +24,8 @@ from segviewer import __version__
 from segviewer.cli_conflicts import add_conflicts_command
 from segviewer.cli_models import add_model_commands
 from segviewer.cli_output import columns, fail, progress_bar, warn
+from segviewer.cli_resolve import add_resolve_command
 from segviewer.core.errors import SegviewerError
-from segviewer.core.progress import tqdm_progress
 from segviewer.core.stats.counts import sample_info
 
 
@@ -65,61 +65,6 @@ def _info_table(records: list[dict]) -> str:
             ]
         )
     return columns(rows, left=2)
-
-
-
-
-# -- resolve ----------------------------------------------------------------------------------
-def cmd_resolve(args: argparse.Namespace) -> int:
-    from segviewer.core.editing.rules import RULES, resolved_samples, winner_name
-    from segviewer.core.io.atomic import refuse_output_in_inputs
-    from segviewer.core.io.readers import open_dataset
-    from segviewer.core.io.writers import save_samples
-
-    if args.rule not in RULES:
-        return fail(f"unknown rule {args.rule!r}; expected one of: {', '.join(RULES)}")
-    refuse_output_in_inputs(args.out, args.paths)
-    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
-    priority = args.priority.split(",") if args.priority else None
-    moved: dict[tuple[str, str], int] = {}
-    probabilities_of = _model_probabilities(args, dataset) if args.rule == "model" else None
-
-    def resolved(progress):
-        samples = ((i, dataset.refs[i].load()) for i in range(len(dataset)))
-        for _, sample, resolution, _ in resolved_samples(
-            samples, args.rule, priority, probabilities_of, progress, len(dataset)
-        ):
-            if resolution.n_conflicts == 0:
-                warn(f"{sample.name}: no conflicts, nothing to resolve")
-            names = [*sample.class_names]
-            for (a, b), n in resolution.moved.items():
-                key = (names[a], winner_name(b, names))
-                moved[key] = moved.get(key, 0) + n
-            yield sample
-
-    with tqdm_progress("resolving") as progress:
-        save_samples(resolved(progress), args.out, args.format)
-    summary = "; ".join(f"{a} → {b}: {n:,} px" for (a, b), n in sorted(moved.items()))
-    print(f"resolved {len(dataset)} samples with rule '{args.rule}' into {args.out}")
-    print(f"pixels moved: {summary or 'none (no conflicts)'}")
-    return 0
-
-
-def _model_probabilities(args: argparse.Namespace, dataset):
-    """For ``resolve --rule model``: a function giving a sample's class probabilities."""
-    from segviewer.core.model.evaluation import channel_axis_of, check_classes
-    from segviewer.core.model.inference import choose_device, predict
-    from segviewer.core.model.registry import open_model
-
-    choose_device(args.device)
-    classes = ["background", *dataset.sample(0).class_names]
-    model = open_model(args.model, classes)
-
-    def probabilities(sample, _index=None):
-        check_classes(model.info.classes, sample)
-        return predict(model, sample.image, channel_axis_of(sample), args.device, where=sample.name)
-
-    return probabilities
 
 
 
@@ -238,32 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.set_defaults(run=cmd_info)
 
-    resolve = commands.add_parser("resolve", help="resolve conflicts by rule and save labels")
-    resolve.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
-    resolve.add_argument(
-        "--rule",
-        required=True,
-        help="priority, smallest, largest, nearest, model, ignore or background",
-    )
-    resolve.add_argument(
-        "--model", default="bundled", metavar="NAME|FILE", help="the model of --rule model"
-    )
-    resolve.add_argument("--device", default="cpu", help="cpu or cuda, for --rule model")
-    resolve.add_argument(
-        "--priority",
-        metavar="NAME,NAME,...",
-        help="class order for 'priority' and for ties (default: class order)",
-    )
-    resolve.add_argument(
-        "--format",
-        choices=["onehot", "index"],
-        default="onehot",
-        help="onehot: background as channel 0; index: 0 background, 1..C, "
-        "255 ignore (default: onehot)",
-    )
-    resolve.add_argument("--out", required=True, type=Path, help="new folder to write")
-    resolve.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
-    resolve.set_defaults(run=cmd_resolve)
+    add_resolve_command(commands)
 
     stats = commands.add_parser("stats", help="class statistics and class weights")
     stats.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")

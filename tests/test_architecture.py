@@ -70,7 +70,9 @@ def test_no_import_cycles_anywhere():
     graph = {name: _imports(path, name, set(files)) for name, path in files.items()}
     # a package's __init__ re-exporting its modules is not a cycle through them
     graph = {
-        name: {t for t in targets if not (name.startswith(t + ".") and files[t].name == "__init__.py")}
+        name: {
+            t for t in targets if not (name.startswith(t + ".") and files[t].name == "__init__.py")
+        }
         for name, targets in graph.items()
     }
     state: dict[str, int] = {}
@@ -80,7 +82,7 @@ def test_no_import_cycles_anywhere():
         state[node] = 1
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                cycles.append(" -> ".join([*path[path.index(target):], target]))
+                cycles.append(" -> ".join([*path[path.index(target) :], target]))
             elif target not in state:
                 visit(target, [*path, target])
         state[node] = 2

@@ -31,8 +31,9 @@ def test_conflicts_json_matches_an_independent_count(data, capsys):
         masks = sample.masks.astype(bool)
         overlap = masks.sum(axis=0) >= 2
         both = (masks[0] & masks[1])[overlap].sum()
-        assert record["combinations"] == ([{"classes": ["cell", "spot"], "pixels": int(both)}]
-                                          if both else [])
+        assert record["combinations"] == (
+            [{"classes": ["cell", "spot"], "pixels": int(both)}] if both else []
+        )
         labels, count = ndi.label(overlap, np.ones((3,) * overlap.ndim))
         assert len(record["regions"]) == count
         sizes = sorted(np.bincount(labels.ravel())[1:].tolist(), reverse=True)
@@ -47,8 +48,20 @@ def test_conflicts_json_matches_an_independent_count(data, capsys):
 def test_stats_snippet_is_python_that_builds_the_weights_it_prints(data, tmp_path, capsys):
     pytest.importorskip("monai")
     snippet = tmp_path / "loss.py"
-    assert main(["stats", str(data), "--json", "--snippet", str(snippet),
-                 "--scheme", "inverse_frequency"]) == 0
+    assert (
+        main(
+            [
+                "stats",
+                str(data),
+                "--json",
+                "--snippet",
+                str(snippet),
+                "--scheme",
+                "inverse_frequency",
+            ]
+        )
+        == 0
+    )
     stats = json.loads(capsys.readouterr().out)
     scope: dict = {}
     exec(snippet.read_text(), scope)

@@ -27,7 +27,9 @@ class Editor:
     given to the real Workspace (as segviewer._napari.edits does)."""
 
     def __init__(self, masks, policy):
-        sample = Sample("s", np.zeros(masks.shape[1:]), masks, [f"c{c}" for c in range(masks.shape[0])])
+        sample = Sample(
+            "s", np.zeros(masks.shape[1:]), masks, [f"c{c}" for c in range(masks.shape[0])]
+        )
         self.workspace = Workspace()
         self.workspace.add(Dataset.from_samples("d", [sample]))
         self.workspace.policy = policy

@@ -192,7 +192,12 @@ def test_background_and_conflicts_follow_strokes_and_undo(panel, qtbot, dataset_
     np.testing.assert_array_equal(conflicts.data, want_conflicts)
     assert conflicts.data[y, x] == 3
     assert np.shares_memory(background.data, widget.session.workspace.derived.background)
-    assert set(background.metadata["segviewer"]) == {"dataset", "index", "role", "class"}  # ids only
+    assert set(background.metadata["segviewer"]) == {
+        "dataset",
+        "index",
+        "role",
+        "class",
+    }  # ids only
 
     viewer.layers.selection.active = spot
     press_undo(viewer, qtbot)  # undoes the cell stroke

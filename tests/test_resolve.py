@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from segviewer.core.editing.precedence import Precedence
 from segviewer.core.editing.rules import (
     RULES,
     WINNER_BACKGROUND,
@@ -24,10 +25,34 @@ def model_probabilities(masks):
     return rng.integers(0, 4, (masks.shape[0] + 1, *masks.shape[1:])) / 4
 
 
+def names_of(masks):
+    return [f"c{c}" for c in range(masks.shape[0])]
+
+
+def made_up_precedence(masks):
+    """A precedence with winners for some combinations and an order of some classes."""
+    rng = np.random.default_rng(masks.size + 7)
+    names, winners = names_of(masks), {}
+    for _ in range(3):
+        chosen = [n for n in names if rng.random() < 0.6]
+        if len(chosen) >= 2:
+            winners[frozenset(chosen)] = str(rng.choice([*chosen, "ignore", "background"]))
+    order = [str(n) for n in rng.permutation(names)[: len(names) // 2]]
+    return Precedence(winners, order)
+
+
 def reference_winner(masks, pixel, rule, order):
     """Independent, pixel by pixel: who gets a conflict pixel under ``rule``."""
     claimers = [c for c in range(masks.shape[0]) if masks[(c, *pixel)]]
     by_priority = sorted(claimers, key=order.index)
+    if rule in ("table", "learned"):
+        precedence, names = made_up_precedence(masks), names_of(masks)
+        winner = precedence.winners.get(frozenset(names[c] for c in claimers))
+        if winner is not None:
+            special = {"ignore": WINNER_IGNORE, "background": WINNER_BACKGROUND}
+            return special.get(winner, names.index(winner) if winner in names else None)
+        first = [names.index(n) for n in precedence.order]
+        return sorted(claimers, key=lambda c: (first + order).index(c))[0]
     if rule == "model":
         probability = {c: model_probabilities(masks)[(c + 1, *pixel)] for c in claimers}
         return next(c for c in by_priority if probability[c] == max(probability.values()))
@@ -59,7 +84,14 @@ def reference_winner(masks, pixel, rule, order):
 
 def check_rule(masks, rule, order):
     before = masks.copy()
-    resolution = plan(masks, rule, order, model_probabilities(masks))
+    resolution = plan(
+        masks,
+        rule,
+        order,
+        model_probabilities(masks),
+        made_up_precedence(masks),
+        class_names=names_of(masks),
+    )
     conflict_pixels = [tuple(p) for p in np.argwhere(before.sum(axis=0) > 1)]
     assert [tuple(p) for p in zip(*resolution.conflicts, strict=True)] == conflict_pixels
     for pixel, winner in zip(conflict_pixels, resolution.winners.tolist(), strict=True):

@@ -24,8 +24,11 @@ box = st.tuples(st.integers(0, 11), st.integers(0, 15), st.integers(1, 8), st.in
 operation = st.one_of(
     st.tuples(st.just("paint"), st.integers(0, 2), box, st.integers(0, 1)),
     st.tuples(st.just("background"), box, st.integers(0, 1)),
-    st.tuples(st.just("rule"), st.sampled_from((*segviewer.RULES[:4], "ignore", "background")),
-              st.sampled_from(["sample", "dataset"])),
+    st.tuples(
+        st.just("rule"),
+        st.sampled_from((*segviewer.RULES[:4], "ignore", "background")),
+        st.sampled_from(["sample", "dataset"]),
+    ),
     st.tuples(st.just("undo")),
     st.tuples(st.just("redo")),
     st.tuples(st.just("show"), st.integers(0, 1)),
@@ -36,8 +39,12 @@ policies = st.builds(PaintPolicy, st.booleans(), st.sampled_from(AREAS), st.inte
 def make_workspace(seed: int) -> Workspace:
     rng = np.random.default_rng(seed)
     samples = [
-        Sample(f"s{i}", (rng.random(SHAPE) * 255).astype(np.uint8), (rng.random((3, *SHAPE)) > 0.6).astype(np.uint8),
-               ["a", "b", "c"])
+        Sample(
+            f"s{i}",
+            (rng.random(SHAPE) * 255).astype(np.uint8),
+            (rng.random((3, *SHAPE)) > 0.6).astype(np.uint8),
+            ["a", "b", "c"],
+        )
         for i in range(2)
     ]
     workspace = Workspace()
@@ -76,9 +83,12 @@ def assert_invariants(workspace: Workspace) -> None:
     for i in np.flatnonzero(table.known):
         other = workspace.sample_of(int(i))
         expected = [
-            int(((other.masks.sum(axis=0) == 0) & ~(
-                np.zeros(SHAPE, bool) if other.ignore is None else other.ignore > 0
-            )).sum()),
+            int(
+                (
+                    (other.masks.sum(axis=0) == 0)
+                    & ~(np.zeros(SHAPE, bool) if other.ignore is None else other.ignore > 0)
+                ).sum()
+            ),
             *(int(m.sum()) for m in other.masks),
             int((other.masks.sum(axis=0) >= 2).sum()),
         ]
@@ -172,8 +182,21 @@ def test_save_writes_the_edits_clears_the_mark_and_keeps_them_in_memory(tmp_path
 def test_open_rule_save_writes_exactly_what_the_cli_resolve_writes(tmp_path):
     assert main(["sample", "--out", str(tmp_path / "data"), "--count", "3", "--volumes", "1"]) == 0
     for fmt in ("index", "onehot"):
-        assert main(["resolve", str(tmp_path / "data"), "--rule", "nearest", "--format", fmt,
-                     "--out", str(tmp_path / f"cli-{fmt}")]) == 0
+        assert (
+            main(
+                [
+                    "resolve",
+                    str(tmp_path / "data"),
+                    "--rule",
+                    "nearest",
+                    "--format",
+                    fmt,
+                    "--out",
+                    str(tmp_path / f"cli-{fmt}"),
+                ]
+            )
+            == 0
+        )
         workspace = segviewer.Workspace.open(tmp_path / "data")
         workspace.apply_rule("nearest", scope="dataset")
         workspace.save(tmp_path / f"api-{fmt}", format=fmt)
@@ -229,7 +252,9 @@ def test_stats_of_the_dataset_count_every_sample_and_follow_edits():
 def test_progress_reports_and_cancels(tmp_path):
     workspace = make_workspace(8)
     seen = []
-    workspace.save(tmp_path / "a", format="masks", progress=Progress(lambda d, t, m: seen.append((d, t))))
+    workspace.save(
+        tmp_path / "a", format="masks", progress=Progress(lambda d, t, m: seen.append((d, t)))
+    )
     assert seen[0] == (0, 2) and seen[-1] == (2, 2)
     with pytest.raises(Cancelled):
         workspace.save(tmp_path / "b", format="masks", progress=Progress(should_stop=lambda: True))

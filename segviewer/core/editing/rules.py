@@ -8,11 +8,15 @@ A conflict pixel is claimed by two or more classes. Each rule picks what it beco
 - ``nearest``: the claiming class whose non-conflicting pixels are nearest (Euclidean
   distance in pixel units) wins;
 - ``model``: the claiming class with the highest probability predicted by a model wins;
+- ``table``: the winner a :class:`~segviewer.core.editing.precedence.Precedence` names for
+  the pixel's combination of classes, else the first of them in its order;
+- ``learned``: ``table`` with a precedence learned from the user's own fixes;
 - ``ignore``: the pixel leaves every class and becomes "ignore" (255 in index labels);
 - ``background``: the pixel leaves every class.
 
 Ties go to the priority order (by default the class order). Pixels that are not in
-conflict never change.
+conflict never change. With ``per_region`` every connected region of one combination
+goes whole to the winner most of its pixels would get.
 """
 
 from __future__ import annotations
@@ -26,12 +30,30 @@ from scipy import ndimage as ndi
 from segviewer.core.data.masks import coverage
 from segviewer.core.data.sample import Sample
 from segviewer.core.editing.history import Change
+from segviewer.core.editing.precedence import (
+    WINNER_BACKGROUND,
+    WINNER_IGNORE,
+    Precedence,
+    by_region,
+    combinations_of,
+    region_ids,
+    winner_name,
+)
 from segviewer.core.errors import SegviewerError
 from segviewer.core.progress import Progress, ensure
 
-RULES = ("priority", "smallest", "largest", "nearest", "model", "ignore", "background")
-WINNER_IGNORE = -1  # winner code of a pixel that becomes "ignore"
-WINNER_BACKGROUND = -2  # winner code of a pixel that becomes background
+RULES = (
+    "priority",
+    "smallest",
+    "largest",
+    "nearest",
+    "model",
+    "table",
+    "learned",
+    "ignore",
+    "background",
+)
+__all__ = ["RULES", "WINNER_BACKGROUND", "WINNER_IGNORE", "plan", "winner_name"]
 
 
 @dataclass
@@ -67,9 +89,13 @@ def plan(
     rule: str,
     order: Sequence[int] | None = None,
     probabilities: np.ndarray | None = None,
+    precedence: Precedence | None = None,
+    per_region: bool = False,
+    class_names: Sequence[str] | None = None,
 ) -> Resolution:
     """Decide every conflict pixel's fate under ``rule`` (masks shaped ``(C, *spatial)``;
-    ``probabilities`` ``(1 + C, *spatial)``, background first, for the ``model`` rule)."""
+    ``probabilities`` ``(1 + C, *spatial)``, background first, for the ``model`` rule;
+    ``precedence`` and the ``class_names`` it refers to for ``table`` and ``learned``)."""
     if rule not in RULES:
         raise SegviewerError(f"unknown rule {rule!r}; expected one of: {', '.join(RULES)}")
     if rule == "model" and (
@@ -79,13 +105,22 @@ def plan(
             "the 'model' rule needs a model's class probabilities for this sample "
             f"(shape {(masks.shape[0] + 1, *masks.shape[1:])}, background first); run a model"
         )
+    if rule in ("table", "learned") and (precedence is None or class_names is None):
+        raise SegviewerError(f"the {rule!r} rule needs a precedence (winners and class order)")
     order = list(range(masks.shape[0])) if order is None else list(order)
     claims = coverage(masks)
     conflicts = np.nonzero(claims > 1)
     claimed = masks[(slice(None), *conflicts)].astype(bool)  # (C, n_conflicts)
     n = claimed.shape[1]
     if rule in ("ignore", "background"):
-        winners = np.full(n, WINNER_IGNORE if rule == "ignore" else WINNER_BACKGROUND, np.int64)
+        return _done(
+            conflicts,
+            claimed,
+            np.full(n, WINNER_IGNORE if rule == "ignore" else WINNER_BACKGROUND, np.int64),
+        )
+    combinations, combination = combinations_of(claimed)
+    if rule in ("table", "learned"):
+        winners = precedence.winner_codes(combinations, class_names, order)[combination]
     else:
         score = _scores(masks, claims, conflicts, rule, probabilities)  # lower wins
         rank = np.empty(masks.shape[0], np.int64)
@@ -93,6 +128,15 @@ def plan(
         # lexicographic: the best score first, then the priority rank; unclaimed never win
         key = np.where(claimed, score * (len(order) + 1) + rank[:, None], np.inf)
         winners = np.argmin(key, axis=0).astype(np.int64)
+    if per_region:
+        rank = np.full(masks.shape[0] + 2, len(order), np.int64)  # ignore, background last
+        rank[np.asarray(order, np.int64) + 2] = np.arange(len(order))
+        regions = region_ids(conflicts, combination, masks.shape[1:])
+        winners = by_region(winners, regions, rank)
+    return _done(conflicts, claimed, winners)
+
+
+def _done(conflicts, claimed, winners) -> Resolution:
     return Resolution(conflicts, winners, *_bookkeeping(claimed, winners))
 
 
@@ -152,11 +196,6 @@ def apply(masks: np.ndarray, resolution: Resolution) -> np.ndarray | None:
     return None
 
 
-def winner_name(code: int, class_names: Sequence[str]) -> str:
-    """The name of a winner code: a class name, "ignore" or "background"."""
-    return {WINNER_IGNORE: "ignore", WINNER_BACKGROUND: "background"}.get(code) or class_names[code]
-
-
 def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
     """One line per class pair: 'cell → spot: 120 px'."""
 
@@ -170,10 +209,19 @@ def describe(resolution: Resolution, class_names: Sequence[str]) -> str:
     )
 
 
-def resolve_sample(sample, rule: str, order: Sequence[int] | None = None, probabilities=None):
+def resolve_sample(
+    sample,
+    rule: str,
+    order: Sequence[int] | None = None,
+    probabilities=None,
+    precedence: Precedence | None = None,
+    per_region: bool = False,
+):
     """Apply ``rule`` to a Sample in place; return its Resolution and the history changes
     that undo it (the masks at the conflict pixels and, for ``ignore``, the ignore mask)."""
-    resolution = plan(sample.masks, rule, order, probabilities)
+    resolution = plan(
+        sample.masks, rule, order, probabilities, precedence, per_region, sample.class_names
+    )
     if resolution.n_conflicts == 0:
         return resolution, []
     changes = [Change.capture(sample.masks, (slice(None), *resolution.conflicts))]
@@ -194,15 +242,18 @@ def resolved_samples(
     probabilities: Callable[[Sample, int], np.ndarray | None] | None = None,
     progress: Progress | None = None,
     total: int = 0,
+    precedence: Precedence | None = None,
+    per_region: bool = False,
 ) -> Iterator[tuple[int, Sample, Resolution, list]]:
     """The one dataset loop of every resolve: apply ``rule`` to each ``(index, sample)`` in
     place and yield ``(index, sample, resolution, undo changes)``, in order.
-    ``probabilities(sample, index)`` gives a model's class probabilities (``model`` rule)."""
+    ``probabilities(sample, index)`` gives a model's class probabilities (``model`` rule);
+    ``precedence`` the winners of the ``table`` and ``learned`` rules."""
     progress = ensure(progress)
     progress.start(total, f"resolving by {rule}")
     for index, sample in samples:
         order = priority_order(sample.class_names, priority)
         found = probabilities(sample, index) if probabilities is not None else None
-        resolution, changes = resolve_sample(sample, rule, order, found)
+        resolution, changes = resolve_sample(sample, rule, order, found, precedence, per_region)
         yield index, sample, resolution, changes
         progress.step(sample.name)

@@ -142,12 +142,19 @@ WRITERS: dict[str, Callable[[Sample, Path, str], None]] = {
 
 
 def save_samples(
-    samples: Iterable[Sample], out: Path, fmt: str, progress: Callable[[Sample], None] | None = None
+    samples: Iterable[Sample],
+    out: Path,
+    fmt: str,
+    progress: Callable[[Sample], None] | None = None,
+    extras: dict[str, str] | None = None,
 ) -> Path:
-    """Write every sample into the new folder ``out``, each in its own container."""
+    """Write every sample into the new folder ``out``, each in its own container, and the
+    text files ``extras`` (file name → text, e.g. ``precedence.json``) beside them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     with new_folder(Path(out)) as tmp:
+        for name, text in (extras or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         for sample in samples:
             check_name(sample.name, sample.name, "sample name")
             check_class_names(sample.class_names, sample.name)

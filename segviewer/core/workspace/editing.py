@@ -59,6 +59,8 @@ class EditingMixin:
         if sample is None:
             raise SegviewerError("no sample is shown")
         key = (self.dataset, self.index)
+        self._remember_original(*key, sample)
+        self._hand_edited.add(key)
         step = Step(label)
         boxes = []
         for atom in atoms:
@@ -89,21 +91,32 @@ class EditingMixin:
         scope: str = "sample",
         priority: Sequence[str] | None = None,
         progress: Progress | None = None,
+        per_region: bool = False,
     ) -> int:
         """Resolve the conflicts of the shown sample (or of every sample) by ``rule``, as one
         undo step; return the number of conflict pixels resolved. The ``model`` rule uses the
-        probabilities of :meth:`predict` (samples without any are left as they are)."""
+        probabilities of :meth:`predict` (samples without any are left as they are); the
+        ``table`` and ``learned`` rules the dataset's :meth:`precedence`. ``per_region``:
+        each connected region of one combination goes whole to one class."""
         dataset = self._require_dataset()
+        precedence = self._precedence_for(rule, dataset)
         indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
         probabilities = None
         if rule == "model":
             indices = [i for i in indices if self.probabilities_of(dataset, i) is not None]
             probabilities = lambda sample, i: self.probabilities_of(dataset, i)  # noqa: E731
-        samples = ((i, self.sample_of(i, dataset)) for i in indices)
+        samples = ((i, self._before_rule(dataset, i)) for i in indices)
         step = Step(f"rule '{rule}' on {'the dataset' if scope == 'dataset' else 'this sample'}")
         touched, resolved = [], 0
         for index, sample, resolution, changes in resolved_samples(
-            samples, rule, priority, probabilities, ensure(progress), total=len(indices)
+            samples,
+            rule,
+            priority,
+            probabilities,
+            ensure(progress),
+            len(indices),
+            precedence,
+            per_region,
         ):
             if changes:
                 resolved += resolution.n_conflicts
@@ -112,6 +125,11 @@ class EditingMixin:
         step.context = EditScope([key for key, _ in touched])
         self._record(step, touched)
         return resolved
+
+    def _before_rule(self, dataset, index: int) -> Sample:
+        sample = self.sample_of(index, dataset)
+        self._remember_original(dataset, index, sample)
+        return sample
 
     # -- undo / redo ----------------------------------------------------------------------------
     def undo(self) -> EditScope | None:

@@ -2,7 +2,8 @@
 
 A save is prepared on the caller's thread (a :class:`SaveJob` holds copies of the samples
 in memory, so the user may go on painting) and run anywhere, e.g. in a worker; once it has
-run, the samples not edited since lose their ● edited mark.
+run, the samples not edited since lose their ● edited mark. The precedence of the
+``table`` and ``learned`` rules, if the dataset has one, is written as ``precedence.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class SaveJob:
     revisions: dict[int, int]
     out: Path
     format: str
+    extras: dict[str, str]  # text files written beside the samples (precedence.json)
 
     def run(self, progress: Progress | None = None) -> Path:
         """Write every sample (touches no array the user can change)."""
@@ -37,7 +39,7 @@ class SaveJob:
                 yield self.copies.get(index) or self.dataset.refs[index].load()
                 progress.step()
 
-        return save_samples(samples(), self.out, self.format)
+        return save_samples(samples(), self.out, self.format, extras=self.extras)
 
 
 class SavingMixin:
@@ -52,6 +54,8 @@ class SavingMixin:
         dataset = self._require_dataset()
         indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
         in_memory = [i for i in indices if dataset.is_edited(i) or i == self.index]
+        precedence = self.precedence(dataset)
+        extras = {"precedence.json": precedence.to_json()} if precedence else {}
         return SaveJob(
             dataset,
             indices,
@@ -59,6 +63,7 @@ class SavingMixin:
             {i: self.revision(i, dataset) for i in indices},
             Path(out),
             format,
+            extras,
         )
 
     def finish_save(self, job: SaveJob) -> None:

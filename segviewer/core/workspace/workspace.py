@@ -36,6 +36,7 @@ from segviewer.core.io.readers import open_dataset
 from segviewer.core.progress import Progress, ensure
 from segviewer.core.stats.classes import ClassStats, TallyTable, tally
 from segviewer.core.workspace.editing import EditingMixin
+from segviewer.core.workspace.precedence import PrecedenceMixin
 from segviewer.core.workspace.predictions import Prediction, PredictionsMixin
 from segviewer.core.workspace.saving import SavingMixin
 
@@ -44,7 +45,7 @@ Where = np.ndarray | Region  # a boolean mask of the sample's spatial shape, or 
 Key = tuple[Dataset, int]
 
 
-class Workspace(EditingMixin, SavingMixin, PredictionsMixin):
+class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
     """Open datasets, the shown sample, edits with undo, statistics, predictions, saving."""
 
     opened = Signal(object)  # a Dataset was added
@@ -65,6 +66,11 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin):
         self._derived: dict[Key, DerivedLayers] = {}
         self._revisions: dict[Key, int] = {}
         self.predictions: dict[Key, Prediction] = {}
+        self._originals: dict[Key, tuple] = {}  # masks and ignore before the first edit
+        self._hand_edited: set[Key] = set()
+        self._examples: set[Key] = set()
+        self.learned: dict[Dataset, object] = {}  # the last Learned of each dataset
+        self.precedences: dict[Dataset, object] = {}  # the table/learned rules' Precedence
 
     # -- opening and showing ----------------------------------------------------------------
     @classmethod
@@ -88,9 +94,11 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin):
     def close(self, dataset: Dataset) -> None:
         """Forget ``dataset`` and its edits (a shell asks first if :meth:`unsaved` says so)."""
         self.datasets.remove(dataset)
-        for store in (self._histories, self._tallies):
+        for store in (self._histories, self._tallies, self.learned, self.precedences):
             store.pop(dataset, None)
-        for store in (self._derived, self._revisions, self.predictions):
+        for store in (self._hand_edited, self._examples):
+            store -= {k for k in store if k[0] is dataset}
+        for store in (self._derived, self._revisions, self.predictions, self._originals):
             for key in [k for k in store if k[0] is dataset]:
                 del store[key]
         if self.dataset is dataset:
