@@ -11,6 +11,8 @@ The public API::
 """
 
 from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.editing.learning import Learned
+from segviewer.core.editing.precedence import Precedence
 from segviewer.core.editing.rules import RULES
 from segviewer.core.editing.strokes import AREAS, PaintPolicy
 from segviewer.core.errors import SegviewerError
@@ -32,7 +34,9 @@ __all__ = [
     "ClassStats",
     "Dataset",
     "EditScope",
+    "Learned",
     "PaintPolicy",
+    "Precedence",
     "Prediction",
     "Progress",
     "Sample",

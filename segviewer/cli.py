@@ -67,8 +67,6 @@ def _info_table(records: list[dict]) -> str:
     return columns(rows, left=2)
 
 
-
-
 # -- stats ------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace) -> int:
     from segviewer.core.io.atomic import write_text

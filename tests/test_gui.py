@@ -256,7 +256,8 @@ def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
     assert [r.size for r in regions] == sorted((r.size for r in regions), reverse=True)
     assert sum(r.size for r in regions) == int((widget.session.sample.masks.sum(axis=0) > 1).sum())
     assert widget.conflicts.table.item(0, 2).text() == "cell + spot"
-    assert "cell + spot: 585 px" in widget.conflicts.legend.text()
+    winners = widget.conflicts.winners.table  # the legend: colour, classes, pixels, winner
+    assert [winners.item(0, c).text() for c in (0, 1, 2)] == ["■", "cell + spot", "585"]
     fit = camera(viewer).zoom
     widget.conflicts.table.cellClicked.emit(0, 0)
     assert camera(viewer).zoom > fit

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
 
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
-from segviewer.core.colors import conflict_color
-from segviewer.core.editing.derived import classes_of, possible_conflicts
+from segviewer._napari.winners_section import WinnersSection
 from segviewer.core.editing.regions import ConflictRegion, conflict_regions
 
 MAX_ROWS = 500
 
 
 class ConflictsPanel(QWidget):
-    def __init__(self, session: ViewerSession):
+    def __init__(self, session: ViewerSession, priority: Callable[[], list[str]] = list):
         super().__init__()
         self.session = session
         self.regions: list[ConflictRegion] = []
@@ -33,8 +33,8 @@ class ConflictsPanel(QWidget):
         self.next_button.clicked.connect(lambda: self.step(1))
         nav.addWidget(self.previous_button)
         nav.addWidget(self.next_button)
-        self.legend = QLabel(wordWrap=True)
-        for item in (self.summary, self.table, nav, self.legend):
+        self.winners = WinnersSection(session, priority)
+        for item in (self.summary, self.table, nav, self.winners):
             (layout.addLayout if isinstance(item, QHBoxLayout) else layout.addWidget)(item)
 
     def refresh(self) -> None:
@@ -54,25 +54,7 @@ class ConflictsPanel(QWidget):
             if self.regions
             else "No conflicts in this sample."
         )
-        self._update_legend()
-
-    def _update_legend(self) -> None:
-        """One row per class combination: its colour in the conflicts layer and its pixels."""
-        derived = self.session.derived
-        sample = self.session.sample
-        if derived is None or sample is None:
-            self.legend.setText("")
-            return
-        values, counts = np.unique(derived.conflicts[derived.conflicts > 0], return_counts=True)
-        found = dict(zip(values.tolist(), counts.tolist(), strict=True))
-        rows = []
-        for position, code in enumerate(possible_conflicts(len(sample.class_names))):
-            names = " + ".join(sample.class_names[c] for c in classes_of(code))
-            rows.append(
-                f"<span style='color:{conflict_color(position)}'>■</span> {names}: "
-                f"{found.get(code, 0):,} px"
-            )
-        self.legend.setText("<b>Conflicts</b><br>" + "<br>".join(rows[:12]))
+        self.winners.refresh()
 
     def step(self, offset: int) -> None:
         if self.regions:

@@ -14,9 +14,7 @@ from segviewer.core.data.sample import Sample
 def fill_counts(table: QTableWidget, sample: Sample, row: np.ndarray) -> None:
     """Fill ``table`` from the sample's tally ``row`` ``[background, *classes, conflicts]``."""
     names = sample.class_names
-    rows = [
-        (n, c, class_color(i)) for i, (n, c) in enumerate(zip(names, row[1:-1], strict=True))
-    ]
+    rows = [(n, c, class_color(i)) for i, (n, c) in enumerate(zip(names, row[1:-1], strict=True))]
     rows += [("background", row[0], BACKGROUND_COLOR), ("conflicts", row[-1], CONFLICT_COLOR)]
     ignored = 0 if sample.ignore is None else int(np.count_nonzero(sample.ignore))
     if ignored:

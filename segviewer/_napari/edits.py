@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from app_model.types import KeyCode, KeyMod
 from napari.layers import Layer
-from napari.utils.notifications import show_info
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 
 from segviewer._napari.layers import segviewer_meta
 from segviewer.core.editing.atoms import atom_region, roll_back
+from segviewer.core.errors import SegviewerError
 
 if TYPE_CHECKING:
     from segviewer._napari.session import ViewerSession
@@ -78,9 +79,16 @@ class EditController:
             "or on background instead."
         )
 
-    def apply_rule(self, rule: str, priority: list[str] | None, whole_dataset: bool) -> int:
+    def apply_rule(
+        self,
+        rule: str,
+        priority: list[str] | None,
+        whole_dataset: bool,
+        per_region: bool = False,
+    ) -> int:
         """Resolve the shown sample's (or every sample's) conflicts by ``rule`` as one undo
-        step; return the number of conflict pixels resolved."""
+        step; return the number of conflict pixels resolved (0 with a notification if the
+        rule cannot run, e.g. ``learned`` before any learning)."""
         if self.workspace.dataset is None:
             return 0
         self.flush()
@@ -95,7 +103,11 @@ class EditController:
                     f"{missing} sample(s) have no prediction yet and were left as they are: "
                     "run the model on them first (Model tab)."
                 )
-        return self.workspace.apply_rule(rule, scope, priority)
+        try:
+            return self.workspace.apply_rule(rule, scope, priority, per_region=per_region)
+        except SegviewerError as error:
+            show_error(str(error))
+            return 0
 
     def undo(self) -> bool:
         self.flush()

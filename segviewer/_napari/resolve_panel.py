@@ -5,6 +5,7 @@ from __future__ import annotations
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QLabel,
@@ -23,6 +24,8 @@ RULE_HELP = {
     "largest": "the claiming class with the largest area in the sample wins",
     "nearest": "the claiming class whose own (non-conflicting) pixels are nearest wins",
     "model": "the claiming class the model (Model tab) finds most probable wins",
+    "table": "the winner set for the pixel's combination in the Conflicts tab, else the order",
+    "learned": "the winners and order learned from your fixes (Conflicts tab → Learn)",
     "ignore": "conflict pixels become 'ignore' (255 in index labels; training skips them)",
     "background": "conflict pixels become background",
 }
@@ -44,6 +47,12 @@ class ResolvePanel(QWidget):
         form.addRow("Rule:", self.rule_combo)
         form.addRow("Priority (drag):", self.priority_list)
         form.addRow("Apply to:", self.scope_combo)
+        self.per_region_box = QCheckBox("Whole regions")
+        self.per_region_box.setToolTip(
+            "Give each connected conflict region (of one combination of classes) whole to the "
+            "class that the rule gives most of its pixels, never ragged pieces"
+        )
+        form.addRow("", self.per_region_box)
         layout.addLayout(form)
         self.rule_help = QLabel(wordWrap=True, styleSheet="color: gray")
         self.preview = QLabel(wordWrap=True)
@@ -53,6 +62,7 @@ class ResolvePanel(QWidget):
         layout.addStretch(1)
         self.rule_combo.currentIndexChanged.connect(self.refresh)
         self.priority_list.model().rowsMoved.connect(self.refresh)
+        self.per_region_box.toggled.connect(self.refresh)
         self.apply_button.clicked.connect(self.apply)
 
     @property
@@ -83,11 +93,18 @@ class ResolvePanel(QWidget):
         if self.rule == "model" and probabilities is None:
             self.preview.setText("Run a model on this sample first (Model tab).")
             return
+        precedence = self.session.workspace.precedence()
+        if self.rule in ("table", "learned") and precedence is None:
+            self.preview.setText("Set winners or learn from your fixes first (Conflicts tab).")
+            return
         resolution = plan(
             sample.masks,
             self.rule,
             priority_order(sample.class_names, self.priority),
             probabilities,
+            precedence,
+            self.per_region_box.isChecked(),
+            sample.class_names,
         )
         if resolution.n_conflicts == 0:
             self.preview.setText("This sample has no conflicts.")
@@ -100,4 +117,5 @@ class ResolvePanel(QWidget):
 
     def apply(self) -> int:
         whole = self.scope_combo.currentIndex() == 1
-        return self.session.edits.apply_rule(self.rule, self.priority, whole)
+        per_region = self.per_region_box.isChecked()
+        return self.session.edits.apply_rule(self.rule, self.priority, whole, per_region)

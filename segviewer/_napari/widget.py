@@ -125,8 +125,9 @@ class SegViewerWidget(QWidget):
         layout.addWidget(self.counts_table)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
         session = self.session
-        self.editing, self.conflicts = EditingPanel(session), ConflictsPanel(session)
-        self.resolving, self.saving = ResolvePanel(session), SavePanel(session)
+        self.editing, self.resolving = EditingPanel(session), ResolvePanel(session)
+        self.conflicts = ConflictsPanel(session, lambda: self.resolving.priority)
+        self.saving = SavePanel(session)
         self.statistics, self.model = StatsPanel(session), ModelPanel(session)
         self.training = TrainPanel(session, self.model)
         self.tabs = QTabWidget()

@@ -42,6 +42,10 @@ class PrecedenceMixin:
         key = (dataset, self.index if index is None else index)
         (self._examples.add if on else self._examples.discard)(key)
 
+    def is_example(self, index: int | None = None) -> bool:
+        """Whether the user marked sample ``index`` (default: the shown one) as an example."""
+        return (self._require_dataset(), self.index if index is None else index) in self._examples
+
     def examples(self, dataset: Dataset | None = None) -> list[int]:
         """Samples whose fixes teach the precedence: painted by hand, or marked."""
         dataset = dataset or self._require_dataset()

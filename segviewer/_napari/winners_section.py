@@ -1,0 +1,170 @@
+"""The Conflicts tab's precedence: one row per combination of classes with its colour, its
+pixels and a winner the user picks; learning the winners from the user's own fixes.
+
+The winners live in the Workspace (its precedence of the dataset), so a save writes them
+as ``precedence.json`` and the CLI's ``--rule table --precedence`` reapplies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from segviewer._napari.session import ViewerSession
+from segviewer._napari.tables import make_table, set_cell
+from segviewer.core.colors import conflict_color
+from segviewer.core.editing.derived import classes_of, possible_conflicts
+from segviewer.core.editing.precedence import BACKGROUND, IGNORE, Precedence
+from segviewer.core.errors import SegviewerError
+
+BY_ORDER = "by order"  # no winner set: the first class of the order wins
+MAX_ROWS = 40
+
+
+class WinnersSection(QWidget):
+    def __init__(self, session: ViewerSession, priority: Callable[[], list[str]] = list):
+        super().__init__()
+        self.session, self.priority = session, priority
+        self.combinations: list[frozenset[str]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("<b>Combinations and their winners</b>"))
+        self.table = make_table(["", "Classes", "Pixels", "Winner"])
+        self.table.setToolTip(
+            "Each combination of overlapping classes, its colour in the conflicts layer, its "
+            "pixels in this sample and the class that gets them ('by order': the first in "
+            "the learned order, then the priority order of the Resolve tab)"
+        )
+        self.table.setMinimumHeight(120)
+        layout.addWidget(self.table)
+        buttons = QHBoxLayout()
+        self.scope_combo = QComboBox()
+        self.scope_combo.addItems(["This sample", "Whole dataset"])
+        self.apply_button = QPushButton("Apply winners", toolTip="One undo step")
+        self.apply_button.clicked.connect(self.apply)
+        buttons.addWidget(self.scope_combo)
+        buttons.addWidget(self.apply_button)
+        layout.addLayout(buttons)
+        learning = QHBoxLayout()
+        self.learn_button = QPushButton(
+            "Learn from my fixes",
+            toolTip="Which class you gave each combination in the samples you fixed by hand "
+            "(or marked as examples), and one order of the classes consistent with it",
+        )
+        self.learn_button.clicked.connect(self.learn)
+        self.example_box = QCheckBox("This sample is an example")
+        self.example_box.setToolTip("Learn from this sample's fixes even if a rule made them")
+        self.example_box.toggled.connect(self._mark_example)
+        learning.addWidget(self.learn_button)
+        learning.addWidget(self.example_box)
+        layout.addLayout(learning)
+        self.learned_label = QLabel(wordWrap=True)
+        layout.addWidget(self.learned_label)
+
+    # -- showing --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Rows for the shown sample's combinations (and any with a winner already)."""
+        sample, derived = self.session.sample, self.session.derived
+        if sample is None or derived is None:
+            self.table.setRowCount(0)
+            return
+        names = sample.class_names
+        values, counts = np.unique(derived.conflicts[derived.conflicts > 0], return_counts=True)
+        pixels = {
+            frozenset(names[c] for c in classes_of(code)): n
+            for code, n in zip(values.tolist(), counts.tolist(), strict=True)
+        }
+        winners = self._precedence().winners
+        shown = sorted(pixels, key=lambda c: (-pixels[c], sorted(c)))
+        shown += sorted((c for c in winners if c not in pixels and c <= set(names)), key=sorted)
+        self.combinations = shown[:MAX_ROWS]
+        colors = {
+            frozenset(names[c] for c in classes_of(code)): conflict_color(position)
+            for position, code in enumerate(possible_conflicts(len(names)))
+        }
+        self.table.setRowCount(len(self.combinations))
+        for row, combination in enumerate(self.combinations):
+            set_cell(self.table, row, 0, "■", color=colors.get(combination, "#888888"))
+            set_cell(self.table, row, 1, " + ".join(c for c in names if c in combination))
+            set_cell(self.table, row, 2, f"{pixels.get(combination, 0):,}", numeric=True)
+            self.table.setCellWidget(row, 3, self._winner_combo(combination, names))
+        self.example_box.blockSignals(True)
+        self.example_box.setChecked(self.session.workspace.is_example())
+        self.example_box.blockSignals(False)
+
+    def _winner_combo(self, combination: frozenset[str], names: list[str]) -> QComboBox:
+        """Choices: the order's pick (named), each class of the combination, ignore, background."""
+        precedence = self._precedence()
+        ranked = [n for n in (*precedence.order, *(self.priority() or names)) if n in names]
+        by_order = f"{BY_ORDER}: {next(n for n in ranked if n in combination)}"
+        combo = QComboBox()
+        combo.addItems([by_order, *(c for c in names if c in combination), IGNORE, BACKGROUND])
+        combo.setCurrentText(precedence.winners.get(combination, by_order))
+        combo.currentTextChanged.connect(lambda text: self._set_winner(combination, text))
+        return combo
+
+    # -- actions --------------------------------------------------------------------------------
+    def _precedence(self) -> Precedence:
+        workspace = self.session.workspace
+        if workspace.dataset is None:
+            return Precedence()
+        return workspace.precedence() or Precedence()
+
+    def _set_winner(self, combination: frozenset[str], winner: str) -> None:
+        precedence = self._precedence()
+        if winner.startswith(BY_ORDER):
+            precedence.winners.pop(combination, None)
+        else:
+            precedence.winners[combination] = winner
+        self.session.workspace.set_precedence(precedence)
+
+    def _mark_example(self, on: bool) -> None:
+        if self.session.workspace.dataset is not None:
+            self.session.workspace.mark_example(on)
+
+    def apply(self) -> int:
+        """Resolve the sample's (or dataset's) conflicts by the winners, as one undo step."""
+        workspace = self.session.workspace
+        if workspace.dataset is None:
+            return 0
+        workspace.set_precedence(self._precedence())
+        learned = workspace.learned.get(workspace.dataset)
+        rule = "learned" if learned and learned.precedence is workspace.precedence() else "table"
+        whole = self.scope_combo.currentIndex() == 1
+        return self.session.edits.apply_rule(rule, self.priority() or None, whole)
+
+    def learn(self) -> None:
+        """Learn the winners and the order from the fixes; show how well each rule agrees."""
+        workspace = self.session.workspace
+        if workspace.dataset is None:
+            return
+        self.session.edits.flush()
+        try:
+            learned = workspace.learn_precedence(self.priority() or None)
+            _, line = workspace.compare_rules(self.priority() or None)
+        except SegviewerError as error:
+            show_error(str(error))
+            return
+        order = " > ".join(learned.precedence.order)
+        examples = len(workspace.examples())
+        text = f"{line}<br>Learned order (first wins): {order} · from {examples} sample(s)"
+        if learned.contradictions:
+            text += (
+                "<br><span style='color:#e0a030'>"
+                + "<br>".join(learned.contradictions[:3])
+                + "</span>"
+            )
+            show_info(f"{len(learned.contradictions)} contradiction(s) in your fixes")
+        self.learned_label.setText(text)
+        self.refresh()
