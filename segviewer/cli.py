@@ -23,22 +23,36 @@ from pathlib import Path
 from segviewer import __version__
 from segviewer.cli_conflicts import add_conflicts_command
 from segviewer.cli_models import add_model_commands
-from segviewer.cli_output import columns, fail, progress_bar, warn
+from segviewer.cli_output import (
+    add_engine_arguments,
+    columns,
+    engine_spec,
+    fail,
+    summary_index,
+    warn,
+)
 from segviewer.cli_resolve import add_resolve_command
 from segviewer.core.errors import SegviewerError
-from segviewer.core.stats.counts import sample_info
+from segviewer.core.progress import tqdm_progress
 
 
 # -- info -------------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
     from segviewer.core.io.readers import open_dataset
+    from segviewer.core.jobs import dataset_summaries
+    from segviewer.core.jobs.summaries import raise_failures
 
     dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
+    with tqdm_progress("reading") as progress:
+        summaries = dataset_summaries(
+            dataset, engine_spec(args), args.class_axis, summary_index(args), progress
+        )
+    raise_failures(summaries)
     records = []
-    for sample in dataset:
-        for warning in sample.warnings:
+    for summary in summaries:
+        for warning in summary["warnings"]:
             warn(warning)
-        records.append(sample_info(sample))
+        records.append({k: v for k, v in summary.items() if k != "warnings"})
     if args.json:
         print(json.dumps({"samples": records}))
     else:
@@ -70,7 +84,8 @@ def _info_table(records: list[dict]) -> str:
 # -- stats ------------------------------------------------------------------------------------
 def cmd_stats(args: argparse.Namespace) -> int:
     from segviewer.core.io.atomic import write_text
-    from segviewer.core.stats.dataset import dataset_stats
+    from segviewer.core.io.readers import open_dataset
+    from segviewer.core.jobs import dataset_stats
     from segviewer.core.stats.export import loss_snippet, stats_json
     from segviewer.core.stats.weights import SCHEMES, check_beta
 
@@ -81,14 +96,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return fail(f"unknown scheme {args.scheme!r}; expected one of: {', '.join(SCHEMES)}")
     if args.snippet is not None and args.snippet.exists():
         return fail(f"{args.snippet}: already exists; choose a new file (nothing is overwritten)")
-    stats = dataset_stats(
-        args.paths,
-        args.class_axis,
-        beta,
-        args.workers,
-        progress=lambda tallies, total: progress_bar(tallies, "counting", total),
-        warn=warn,
-    )
+    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
+    with tqdm_progress("counting") as progress:
+        stats = dataset_stats(
+            dataset, engine_spec(args), args.class_axis, beta, summary_index(args), progress, warn
+        )
     if args.snippet is not None:
         source = ", ".join(map(str, args.paths))
         write_text(args.snippet, loss_snippet(stats, args.scheme, source=source))
@@ -179,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="where the class axis of the masks is (default: found from the shape)",
     )
+    add_engine_arguments(info, index=True)
     info.set_defaults(run=cmd_info)
 
     add_resolve_command(commands)
@@ -189,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--beta", type=float, help="β of the effective_number scheme (default: 1 − 1/N)"
     )
-    stats.add_argument(
-        "--workers", type=int, help="processes counting samples (default: every core)"
-    )
+    add_engine_arguments(stats, index=True)
     stats.add_argument(
         "--snippet",
         type=Path,

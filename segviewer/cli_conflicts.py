@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from segviewer.cli_output import columns, progress_bar, warn
+from segviewer.cli_output import add_engine_arguments, columns, engine_spec, warn
 
 
 def add_conflicts_command(commands) -> None:
@@ -18,41 +18,19 @@ def add_conflicts_command(commands) -> None:
         "--regions", type=int, default=5, metavar="N", help="largest regions shown per sample (5)"
     )
     conflicts.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
+    add_engine_arguments(conflicts)
     conflicts.set_defaults(run=cmd_conflicts)
 
 
-def sample_conflicts(sample) -> dict:
-    """One sample's conflict regions (largest first) and pixels per class combination."""
-    from segviewer.core.editing.derived import DerivedLayers
-    from segviewer.core.editing.regions import conflict_regions
-    from segviewer.core.workspace import combination_counts
-
-    conflicts = DerivedLayers(sample.masks, sample.ignore).conflicts
-    names = sample.class_names
-    return {
-        "name": sample.name,
-        "combinations": [
-            {"classes": list(classes), "pixels": pixels}
-            for classes, pixels in combination_counts(conflicts, names).items()
-        ],
-        "regions": [
-            {
-                "size": region.size,
-                "classes": [names[c] for c in region.classes],
-                "bbox": [[s.start, s.stop] for s in region.bbox],
-                "centre": [round(c, 2) for c in region.centre],
-            }
-            for region in conflict_regions(conflicts)
-        ],
-    }
-
-
 def cmd_conflicts(args: argparse.Namespace) -> int:
+    from segviewer.core.editing.regions import conflict_record
     from segviewer.core.io.readers import open_dataset
+    from segviewer.core.jobs import map_records
+    from segviewer.core.progress import tqdm_progress
 
     dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
-    samples = progress_bar(dataset, "finding conflicts", len(dataset))
-    records = [sample_conflicts(sample) for sample in samples]
+    with tqdm_progress("finding conflicts") as progress:
+        records = map_records(dataset, conflict_record, engine_spec(args), progress)
     totals: dict[tuple[str, ...], int] = {}
     for record in records:
         for combination in record["combinations"]:

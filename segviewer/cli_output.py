@@ -45,3 +45,36 @@ def progress_bar(iterable, what: str, total: int | None = None):
 
     tqdm.monitor_interval = 0  # no monitor thread (stats forks its workers)
     return tqdm(iterable, desc=what, total=total, unit="sample", disable=None, file=sys.stderr)
+
+
+def add_engine_arguments(parser, index: bool = False) -> None:
+    """``--scheduler`` and ``--workers`` (and ``--no-index``) of the dataset commands."""
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS|synchronous",
+        help="run on this Dask scheduler (e.g. tcp://host:8786), or 'synchronous' in this "
+        "process (default: a local cluster, one worker per core; small jobs in-process)",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes of the local cluster"
+    )
+    if index:
+        parser.add_argument(
+            "--no-index",
+            action="store_true",
+            help="read every sample; neither use nor update the summary index",
+        )
+
+
+def engine_spec(args):
+    """Where the command's dataset job runs (see ``segviewer.core.jobs.engine``)."""
+    from segviewer.core.jobs import EngineSpec
+
+    return EngineSpec(args.scheduler, args.workers)
+
+
+def summary_index(args):
+    """The summary index, unless ``--no-index``."""
+    from segviewer.core.stats.index import SummaryIndex
+
+    return None if args.no_index else SummaryIndex(warn=warn)

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from segviewer.cli_output import columns, fail, warn
+from segviewer.cli_output import add_engine_arguments, columns, engine_spec, fail, warn
 from segviewer.core.progress import tqdm_progress
 
 RULES_HELP = "priority, smallest, largest, nearest, model, table, learned, ignore or background"
@@ -60,6 +60,7 @@ def add_resolve_command(commands) -> None:
     )
     resolve.add_argument("--out", type=Path, help="new folder to write")
     resolve.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
+    add_engine_arguments(resolve)
     resolve.set_defaults(run=cmd_resolve)
 
 
@@ -123,41 +124,30 @@ def _learn(args: argparse.Namespace, dataset, priority):
 
 
 def _resolve(args, dataset, priority, precedence, examples) -> int:
-    from segviewer.core.editing.rules import resolved_samples, winner_name
-    from segviewer.core.io.writers import save_samples
+    from segviewer.core.jobs import resolve_dataset
 
-    moved: dict[tuple[str, str], int] = {}
-    probabilities_of = _model_probabilities(args, dataset) if args.rule == "model" else None
-
-    def samples():
-        for index in range(len(dataset)):
-            sample = dataset.refs[index].load()
-            if index in examples:  # the user's own fixes stay; the learned rule does the rest
-                sample.masks, sample.ignore = examples[index].fixed, examples[index].fixed_ignore
-            yield index, sample
-
-    def resolved(progress):
-        for _, sample, resolution, _ in resolved_samples(
-            samples(),
+    probabilities = _model_probabilities(args, dataset) if args.rule == "model" else None
+    fixes = {e.name: (e.fixed, e.fixed_ignore) for e in examples.values()}
+    with tqdm_progress("resolving") as progress:
+        records = resolve_dataset(
+            dataset,
+            args.out,
+            args.format,
             args.rule,
+            engine_spec(args),
             priority,
-            probabilities_of,
-            progress,
-            len(dataset),
             precedence,
             args.per_region,
-        ):
-            if resolution.n_conflicts == 0:
-                warn(f"{sample.name}: no conflicts, nothing to resolve")
-            names = [*sample.class_names]
-            for (a, b), n in resolution.moved.items():
-                key = (names[a], winner_name(b, names))
-                moved[key] = moved.get(key, 0) + n
-            yield sample
-
-    extras = {"precedence.json": precedence.to_json()} if precedence else None
-    with tqdm_progress("resolving") as progress:
-        save_samples(resolved(progress), args.out, args.format, extras=extras)
+            fixes,
+            probabilities,
+            progress,
+        )
+    moved: dict[tuple[str, str], int] = {}
+    for record in records:
+        if record["conflicts"] == 0:
+            warn(f"{record['name']}: no conflicts, nothing to resolve")
+        for loser, winner, pixels in record["moved"]:
+            moved[loser, winner] = moved.get((loser, winner), 0) + pixels
     summary = "; ".join(f"{a} → {b}: {n:,} px" for (a, b), n in sorted(moved.items()))
     print(f"resolved {len(dataset)} samples with rule '{args.rule}' into {args.out}")
     if examples:

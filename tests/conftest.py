@@ -67,3 +67,9 @@ def no_modal_dialogs(monkeypatch):
     except ImportError:  # no Qt here
         return
     monkeypatch.setattr(close_guard, "ask_user", lambda question: True)
+
+
+@pytest.fixture(autouse=True)
+def private_summary_index(monkeypatch, tmp_path_factory):
+    """Each test gets an empty summary index of its own, never the user's cache."""
+    monkeypatch.setenv("SEGVIEWER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from segviewer.core.editing.derived import classes_of
+from segviewer.core.data.sample import Sample
+from segviewer.core.editing.derived import DerivedLayers, classes_of
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,36 @@ def conflict_regions(conflicts: np.ndarray) -> list[ConflictRegion]:
         )
     regions.sort(key=lambda r: (-r.size, r.centre))
     return regions
+
+
+def combination_counts(conflicts: np.ndarray, class_names: Sequence[str]) -> dict:
+    """Pixels per combination of classes in a ``conflicts`` array, largest first."""
+    codes, counts = np.unique(conflicts[conflicts > 0], return_counts=True)
+    pairs = [
+        (tuple(class_names[c] for c in classes_of(int(code))), int(n))
+        for code, n in zip(codes.tolist(), counts.tolist(), strict=True)
+    ]
+    return dict(sorted(pairs, key=lambda kv: -kv[1]))
+
+
+def conflict_record(sample: Sample) -> dict:
+    """``segviewer conflicts --json``'s record of a sample: its conflict regions (largest
+    first) and pixels per class combination."""
+    conflicts = DerivedLayers(sample.masks, sample.ignore).conflicts
+    names = sample.class_names
+    return {
+        "name": sample.name,
+        "combinations": [
+            {"classes": list(classes), "pixels": pixels}
+            for classes, pixels in combination_counts(conflicts, names).items()
+        ],
+        "regions": [
+            {
+                "size": region.size,
+                "classes": [names[c] for c in region.classes],
+                "bbox": [[s.start, s.stop] for s in region.bbox],
+                "centre": [round(c, 2) for c in region.centre],
+            }
+            for region in conflict_regions(conflicts)
+        ],
+    }

@@ -20,7 +20,9 @@ smallest NIfTI type that holds their values.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -116,8 +118,10 @@ def _write_folder(sample: Sample, out: Path, fmt: str) -> None:
         write_image(out / "images" / sample.name, sample.image)
     classes = out / "classes.txt"
     listed = "\n".join(sample.class_names) + "\n"
-    if not classes.exists():
-        classes.write_text(listed, encoding="utf-8")
+    if not classes.exists():  # written whole, then renamed: parallel writers never see half
+        partial = out / f".classes.txt.{os.getpid()}.{threading.get_ident()}"
+        partial.write_text(listed, encoding="utf-8")
+        os.replace(partial, classes)
     elif classes.read_text(encoding="utf-8") != listed:
         raise SegviewerError(
             f"{sample.name}: classes {', '.join(sample.class_names)} differ from the first "
@@ -156,9 +160,15 @@ def save_samples(
         for name, text in (extras or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
         for sample in samples:
-            check_name(sample.name, sample.name, "sample name")
-            check_class_names(sample.class_names, sample.name)
-            WRITERS[sample.source.format](sample, tmp, fmt)
+            write_sample(sample, tmp, fmt)
             if progress is not None:
                 progress(sample)
     return Path(out)
+
+
+def write_sample(sample: Sample, folder: Path, fmt: str) -> None:
+    """Write one sample into ``folder`` (a :func:`new_folder` being filled), in its own
+    container; safe to call from several processes on one folder."""
+    check_name(sample.name, sample.name, "sample name")
+    check_class_names(sample.class_names, sample.name)
+    WRITERS[sample.source.format](sample, folder, fmt)

@@ -17,7 +17,6 @@ the model predictions made in it. Events (psygnal, as in napari) say what change
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -27,9 +26,9 @@ from psygnal import Signal
 
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.editing.atoms import Region
-from segviewer.core.editing.derived import DerivedLayers, classes_of
+from segviewer.core.editing.derived import DerivedLayers
 from segviewer.core.editing.history import EditHistory
-from segviewer.core.editing.regions import ConflictRegion, conflict_regions
+from segviewer.core.editing.regions import ConflictRegion, combination_counts, conflict_regions
 from segviewer.core.editing.strokes import PaintPolicy
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
@@ -219,13 +218,3 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
     def conflict_combinations(self) -> dict[tuple[str, ...], int]:
         """Pixels of the shown sample per combination of two or more classes."""
         return combination_counts(self.derived.conflicts, self._sample.class_names)
-
-
-def combination_counts(conflicts: np.ndarray, class_names: Sequence[str]) -> dict:
-    """Pixels per combination of classes in a ``conflicts`` array, largest first."""
-    codes, counts = np.unique(conflicts[conflicts > 0], return_counts=True)
-    pairs = [
-        (tuple(class_names[c] for c in classes_of(int(code))), int(n))
-        for code, n in zip(codes.tolist(), counts.tolist(), strict=True)
-    ]
-    return dict(sorted(pairs, key=lambda kv: -kv[1]))

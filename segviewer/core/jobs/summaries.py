@@ -1,0 +1,93 @@
+"""Dataset jobs built on per-sample records: summaries (``info``, statistics, the sample
+list) through the summary index, and conflict records (``conflicts``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from segviewer.core.data.sample import Dataset
+from segviewer.core.errors import SegviewerError
+from segviewer.core.jobs.engine import Engine, EngineSpec, opened
+from segviewer.core.jobs.samples import SampleFailure, failures_message, map_samples
+from segviewer.core.progress import Progress
+from segviewer.core.stats.classes import ClassStats, check_same_classes
+from segviewer.core.stats.index import SummaryIndex, summary_record
+
+
+def dataset_summaries(
+    dataset: Dataset,
+    engine: Engine | EngineSpec | None = None,
+    class_axis: str = "auto",
+    index: SummaryIndex | None = None,
+    progress: Progress | None = None,
+) -> list[dict | SampleFailure]:
+    """Every sample's summary record, in order: from ``index`` where its files have not
+    changed, else read on ``engine`` (started only if some sample must be read) and then
+    remembered in ``index``."""
+    known = index.get(dataset.refs, class_axis) if index is not None else {}
+    missing = [i for i in range(len(dataset)) if i not in known]
+    records: list[Any] = [known.get(i) for i in range(len(dataset))]
+    fresh = []
+    with opened(engine, len(missing)) as running:
+        found = map_samples(dataset, summary_record, running, progress, missing, "reading")
+        for i, record, _ in found:
+            records[i] = record
+            if not isinstance(record, SampleFailure):
+                fresh.append((dataset.refs[i], record))
+    if index is not None:
+        index.put(fresh, class_axis)
+    return records
+
+
+def map_records(
+    dataset: Dataset,
+    work: Callable,
+    engine: Engine | EngineSpec | None = None,
+    progress: Progress | None = None,
+    message: str = "",
+) -> list:
+    """``work(sample)`` of every sample in order; refuse the job, naming every sample that
+    failed, after the others completed."""
+    with opened(engine, len(dataset)) as running:
+        found = map_samples(dataset, work, running, progress, None, message)
+        results = [r for _, r, _ in found]
+    raise_failures(results)
+    return results
+
+
+def raise_failures(results: list) -> None:
+    failures = [r for r in results if isinstance(r, SampleFailure)]
+    if failures:
+        raise SegviewerError(failures_message(failures))
+
+
+def stats_of(dataset: Dataset, records: list[dict], beta: float | None = None) -> ClassStats:
+    """Class statistics of summary records (all of one set of classes)."""
+    names = dataset.names
+    first = (names[0], records[0]["classes"])
+    rows = np.zeros((len(records), len(records[0]["classes"]) + 2), np.int64)
+    for i, record in enumerate(records):
+        check_same_classes(first, (names[i], record["classes"]))
+        rows[i] = [record["background"], *record["counts"], record["conflicts"]]
+    return ClassStats(list(first[1]), names, rows, beta)
+
+
+def dataset_stats(
+    dataset: Dataset,
+    engine: Engine | EngineSpec | None = None,
+    class_axis: str = "auto",
+    beta: float | None = None,
+    index: SummaryIndex | None = None,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> ClassStats:
+    """Count every sample (or take its summary from ``index``) and return the statistics."""
+    records = dataset_summaries(dataset, engine, class_axis, index, progress)
+    raise_failures(records)
+    for record in records:
+        for message in record["warnings"]:
+            warn(message)
+    return stats_of(dataset, records, beta)

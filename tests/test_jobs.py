@@ -1,0 +1,224 @@
+"""Dataset jobs on Dask: a real scheduler and workers on 127.0.0.1 against the in-process
+run, killed workers, failing samples, cancelling, and the summary index (issue 14)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+import pytest
+
+import segviewer.core.jobs.summaries as summaries_module
+from segviewer.cli import main
+from segviewer.core.io.readers import open_dataset
+from segviewer.core.jobs import dataset_summaries, map_samples, open_engine
+from segviewer.core.progress import Cancelled, Progress
+from segviewer.core.stats.index import SummaryIndex
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    out = tmp_path_factory.mktemp("jobs") / "data"
+    assert main(["sample", "--out", str(out), "--count", "12", "--volumes", "1"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("cluster")
+    file = folder / "scheduler.json"
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
+    common = ["--no-dashboard"]
+    processes = [
+        subprocess.Popen(
+            [
+                bin_dir / "dask",
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--scheduler-file",
+                file,
+                *common,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
+    while not file.exists():
+        time.sleep(0.1)
+    for _ in range(2):
+        processes.append(
+            subprocess.Popen(
+                [
+                    bin_dir / "dask",
+                    "worker",
+                    "--scheduler-file",
+                    file,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    *common,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        )
+    import json
+
+    from distributed import Client
+
+    address = json.loads(file.read_text())["address"]
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=60)
+    yield address
+    for process in reversed(processes):
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def run(argv, capsys) -> str:
+    assert main(argv) == 0, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["info", "stats", "conflicts"])
+def test_a_cluster_prints_exactly_what_one_process_prints(data, scheduler, capsys, command):
+    argv = [command, str(data), "--json"]
+    alone = run([*argv, "--scheduler", "synchronous"], capsys)
+    assert run([*argv, "--scheduler", scheduler], capsys) == alone
+    if command != "conflicts":  # fresh, not from the index the first run filled
+        assert run([*argv, "--scheduler", scheduler, "--no-index"], capsys) == alone
+
+
+def test_a_cluster_resolves_the_same_files(data, scheduler, tmp_path, capsys):
+    outs = {}
+    for where in ("synchronous", scheduler):
+        out = tmp_path / ("one" if where == "synchronous" else "cluster")
+        run(
+            [
+                "resolve",
+                str(data),
+                "--rule",
+                "nearest",
+                "--format",
+                "index",
+                "--out",
+                str(out),
+                "--scheduler",
+                where,
+            ],
+            capsys,
+        )
+        outs[where] = {
+            str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+        }
+    assert outs["synchronous"] == outs[scheduler] and len(outs[scheduler]) > 20
+
+
+def test_a_local_cluster_of_two_workers_counts_the_same(data, capsys):
+    argv = ["stats", str(data), "--json", "--no-index"]
+    assert run([*argv, "--workers", "2"], capsys) == run([*argv, "--workers", "1"], capsys)
+
+
+def test_an_unreachable_scheduler_is_one_line(data, capsys):
+    assert main(["stats", str(data), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 10 s" in line
+
+
+def die_once(marker: Path, sample):
+    """Kill this worker process the first time any sample reaches it."""
+    if not marker.exists():
+        marker.write_text("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return sample.name, int(sample.masks.sum())
+
+
+def test_a_killed_worker_is_replaced_and_the_job_completes(data, tmp_path):
+    import functools
+
+    dataset = open_dataset([str(data)])
+    work = functools.partial(die_once, tmp_path / "marker")
+    with open_engine(workers=2) as engine:
+        results = [r for _, r, _ in map_samples(dataset, work, engine)]
+    assert (tmp_path / "marker").exists()
+    assert results == [(s.name, int(s.masks.sum())) for s in dataset]
+
+
+def test_failing_samples_are_all_named_and_the_others_complete(data, tmp_path, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(data, broken)
+    for name in ("sample_002.png", "sample_007.png"):
+        (broken / "images" / name).write_bytes(b"not a png")
+    assert main(["info", str(broken), "--workers", "2"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("segviewer: error: 2 samples failed: ")
+    assert "sample_002.png" in line and "sample_007.png" in line
+    # the others were read (and indexed): only the two broken files are read again
+    index = SummaryIndex()
+    assert len(index.get(open_dataset([str(broken)]).refs)) == len(open_dataset([str(data)])) - 2
+
+
+def test_cancel_stops_the_job(data):
+    dataset = open_dataset([str(data)])
+    progress = Progress(should_stop=lambda: progress.done >= 1)
+    with open_engine(workers=2) as engine, pytest.raises(Cancelled):
+        list(map_samples(dataset, summaries_module.summary_record, engine, progress))
+
+
+def test_the_index_reopens_without_reading_and_rereads_changed_files(data, tmp_path, monkeypatch):
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(data, folder)
+    reads = []
+
+    def counting(sample):
+        reads.append(sample.name)
+        return real(sample)
+
+    real = summaries_module.summary_record
+    monkeypatch.setattr(summaries_module, "summary_record", counting)
+    index = SummaryIndex()
+    first = dataset_summaries(open_dataset([str(folder)]), None, index=index)
+    assert len(reads) == len(first) == 13
+    reads.clear()
+    assert dataset_summaries(open_dataset([str(folder)]), None, index=index) == first
+    assert reads == []
+    mask = next((folder / "masks" / "spot").glob("sample_003.*"))
+    image = np.zeros((4, 4), np.uint8)
+    import imageio.v3 as iio
+
+    shape = iio.imread(mask).shape
+    iio.imwrite(mask, np.zeros(shape, np.uint8), extension=mask.suffix)
+    again = dataset_summaries(open_dataset([str(folder)]), None, index=index)
+    assert reads == ["sample_003"]
+    assert again[3]["counts"][1] == 0 and again[:3] == first[:3]
+    del image
+
+
+def test_a_corrupt_index_is_rebuilt_with_a_warning(data, tmp_path):
+    path = tmp_path / "summaries.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    warnings = []
+    index = SummaryIndex(path, warn=warnings.append)
+    records = dataset_summaries(open_dataset([str(data)]), None, index=index)
+    assert len(records) == 13 and len(index) == 13
+    assert len(warnings) == 1 and "not a readable summary index" in warnings[0]
