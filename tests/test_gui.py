@@ -53,7 +53,7 @@ def test_file_open_of_a_dataset_folder_lists_samples_and_shows_layers(panel, qtb
     wait_for_summaries(qtbot, widget)
     table = widget.sample_list
     assert table.rowCount() == 4
-    assert [table.item(r, 0).text() for r in range(4)] == [
+    assert [table.text(r, 0) for r in range(4)] == [
         "sample_000",
         "sample_001",
         "sample_002",
@@ -64,8 +64,8 @@ def test_file_open_of_a_dataset_folder_lists_samples_and_shows_layers(panel, qtb
         assert layer.data.dtype == np.uint8 and np.shares_memory(layer.data, sample.masks)
         rgb = [int(class_color(c)[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         assert tuple(layer.colormap.map(np.array([1]))[0]) == pytest.approx((*rgb, 1.0), abs=1e-3)
-    present = table.item(3, 2).text()
-    assert present == "cell, spot" and table.item(3, 1).text() == "32×128×128"
+    present = table.text(3, 2)
+    assert present == "cell, spot" and table.text(3, 1) == "32×128×128"
     widget.next_button.click()  # then the panel's own actions on what File > Open brought in
     assert names(viewer) == ["sample_001", "background", "cell", "spot", "conflicts"]
 
@@ -79,7 +79,7 @@ def test_next_previous_and_click_switch_samples_and_3d_works(panel, qtbot, datas
     widget.previous_button.click()
     widget.previous_button.click()  # wraps around to the last sample, a volume
     assert names(viewer)[0] == "volume_000" and viewer.dims.ndim == 3
-    widget.sample_list.cellClicked.emit(2, 0)
+    widget.sample_list.click(2)
     assert names(viewer)[0] == "sample_002" and viewer.dims.ndim == 2
 
 
@@ -95,7 +95,7 @@ def test_edits_survive_switching_samples_and_counts_follow(panel, qtbot, dataset
     qtbot.waitUntil(
         lambda: widget.counts_table.item(0, 1).text() == f"{before + added:,}", timeout=3000
     )
-    assert widget.sample_list.item(0, 0).text() == "● sample_000"
+    assert widget.sample_list.text(0, 0) == "● sample_000"
 
     for _ in range(4):  # visit every sample (the read cache holds 3) and come back
         widget.next_button.click()
@@ -159,7 +159,7 @@ def test_two_datasets_keep_their_edits(panel, qtbot, dataset_folder, tmp_path, s
     assert names(viewer)[0] == "sample_000" and viewer.layers["spot"].data[0, 0] == 1
     wait_for_summaries(qtbot, widget)  # opening the second did not stop the first's summaries
     table = widget.sample_list
-    assert all(table.item(row, 1).text() for row in range(table.rowCount()))
+    assert all(table.text(row, 1) for row in range(table.rowCount()))
 
 
 def test_sample_data_button_opens_the_manifest_sample(panel, qtbot):
@@ -231,8 +231,8 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
     resolving.apply_button.click()
     for index in range(len(session.dataset)):
         assert (session.dataset.sample(index).masks.sum(axis=0) <= 1).all()
-    qtbot.waitUntil(lambda: widget.sample_list.item(8, 3).text() == "0", timeout=3000)
-    assert widget.sample_list.item(8, 0).text() == "● volume_000"
+    qtbot.waitUntil(lambda: widget.sample_list.text(8, 3) == "0", timeout=3000)
+    assert widget.sample_list.text(8, 0) == "● volume_000"
     volume = session.dataset.sample(8)
     assert volume.ignore is not None and volume.ignore.any()
 
@@ -296,13 +296,13 @@ def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp
     widget.resolving.apply_button.click()  # priority rule on the whole dataset
     workspace = widget.session.workspace
     assert workspace.unsaved() == list(range(9))
-    qtbot.waitUntil(lambda: widget.sample_list.item(0, 0).text().startswith("●"))
+    qtbot.waitUntil(lambda: widget.sample_list.text(0, 0).startswith("●"))
     for fmt, name in [("onehot", "onehot"), ("index", "index")]:
         saving.format_combo.setCurrentIndex(["onehot", "index", "masks"].index(fmt))
         assert saving.save_to(tmp_path / name)
         qtbot.waitUntil(lambda: saving.worker is None, timeout=20000)
         assert workspace.unsaved() == []  # a successful save clears the ● marks
-        qtbot.waitUntil(lambda: not widget.sample_list.item(0, 0).text().startswith("●"))
+        qtbot.waitUntil(lambda: not widget.sample_list.text(0, 0).startswith("●"))
         back = open_dataset(tmp_path / name)
         assert len(back) == 9
         for index, got in enumerate(back):

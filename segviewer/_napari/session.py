@@ -22,6 +22,7 @@ from segviewer._napari.layers import dataset_of, forget, sample_layer_data, segv
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
+from segviewer.core.jobs import EngineSpec
 from segviewer.core.workspace import EditScope, Workspace
 
 VIEW_ROLES = ("prediction", "errors", "view")  # layers that show a model's predictions
@@ -40,6 +41,8 @@ class ViewerSession:
         self.viewer = viewer
         self.workspace = workspace or Workspace()
         self._switching = False
+        # where dataset jobs run: a local Dask cluster (small jobs in napari) or an address
+        self.engine_spec = EngineSpec()
         self.edits = EditController(self)
         # Layers of edited samples are kept and re-shown, so napari's undo history survives
         # switching samples.

@@ -13,7 +13,6 @@ from qtpy.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSizePolicy,
-    QTableWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -100,14 +99,9 @@ class SegViewerWidget(QWidget):
 
         self.samples_label = QLabel("<b>Samples</b>")
         layout.addWidget(self.samples_label)
-        self.sample_list = make_table(["Sample", "Shape", "Classes present", "Conflict px"])
-        self.sample_list.setToolTip("Click a sample to show it; ● marks unsaved edits")
-        self.sample_list.setSelectionBehavior(QTableWidget.SelectRows)
-        self.sample_list.setSelectionMode(QTableWidget.SingleSelection)
-        self.sample_list.cellClicked.connect(lambda row, _column: self.show_sample(row))
-        self.sample_list.setMinimumHeight(150)
+        self.lines = SampleLines(self.session, self._on_summary, self.show_sample)
+        self.sample_list = self.lines.view
         layout.addWidget(self.sample_list, stretch=2)
-        self.lines = SampleLines(self.session, self.sample_list, self._on_summary)
         nav = QHBoxLayout()
         self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
         self.next_button = QPushButton("Next ▶", toolTip="Next sample")
@@ -202,7 +196,7 @@ class SegViewerWidget(QWidget):
         if self.lines.listed is not dataset:
             self.lines.fill(dataset)
             self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
-        self.sample_list.selectRow(self.session.index)
+        self.sample_list.select(self.session.index)
         self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
         self._refresh_counts()
 

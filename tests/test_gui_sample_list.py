@@ -1,0 +1,66 @@
+"""The Samples list as a model/view table: sorting, filters, and a reopen from the index."""
+
+import numpy as np
+from qtpy.QtCore import Qt
+from test_gui import panel, wait_for_summaries  # noqa: F401 (the fixture)
+
+from segviewer._napari.sample_list import ABSENT, CONFLICTS, EDITED, UNREADABLE
+from segviewer.cli import main
+
+
+def test_sort_and_filter_the_samples(panel, qtbot, tmp_path):  # noqa: F811
+    _, widget = panel
+    assert main(["sample", "--out", str(tmp_path / "d"), "--count", "6", "--volumes", "1"]) == 0
+    (tmp_path / "d" / "images" / "sample_004.png").write_bytes(b"broken")
+    widget.open_paths([str(tmp_path / "d")])
+    wait_for_summaries(qtbot, widget)
+    samples = widget.sample_list
+    assert samples.rowCount() == 7
+    names = [samples.text(r, 0) for r in range(7)]
+    assert names == [f"sample_00{i}" for i in range(6)] + ["volume_000"]
+
+    samples.view.sortByColumn(3, Qt.DescendingOrder)  # conflict pixels, most first
+    conflicts = [samples.text(r, 3) for r in range(7)]
+    numbers = [int(c.replace(",", "")) for c in conflicts if c]
+    assert numbers == sorted(numbers, reverse=True)
+
+    samples.search.setText("VOLUME")
+    assert [samples.text(r, 0) for r in range(samples.rowCount())] == ["volume_000"]
+    samples.search.setText("")
+    samples.mode.setCurrentText(UNREADABLE)
+    assert [samples.text(r, 0) for r in range(samples.rowCount())] == ["sample_004"]
+    samples.mode.setCurrentText(CONFLICTS)
+    assert samples.rowCount() == sum(n > 0 for n in numbers)
+
+    workspace = widget.session.workspace
+    workspace.paint("spot", np.ones(workspace.sample.spatial_shape, bool), 0)  # no spot left
+    widget._refresh_counts()
+    samples.mode.setCurrentText(EDITED)
+    assert [samples.text(r, 0) for r in range(samples.rowCount())] == ["● sample_000"]
+    samples.mode.setCurrentText(ABSENT + "spot")
+    assert [samples.text(r, 0) for r in range(samples.rowCount())] == ["● sample_000"]
+    samples.mode.setCurrentText(CONFLICTS)
+    samples.click(0)
+    assert widget.session.index == names.index(samples.text(0, 0).lstrip("● "))
+
+
+def test_a_reopened_dataset_lists_every_summary_from_the_index(
+    panel,  # noqa: F811
+    qtbot,
+    tmp_path,
+    monkeypatch,
+):
+    from segviewer._napari import sample_lines
+
+    _, widget = panel
+    folder = tmp_path / "d"
+    assert main(["sample", "--out", str(folder)]) == 0
+    assert main(["info", str(folder)]) == 0  # fills the summary index
+    read = []
+    monkeypatch.setattr(sample_lines, "summary_record", lambda sample: read.append(sample))
+    widget.open_paths([str(folder)])
+    wait_for_summaries(qtbot, widget)
+    samples = widget.sample_list
+    assert read == [] and samples.rowCount() == 9
+    assert all("×" in samples.text(r, 1) for r in range(9))
+    assert widget.session.tallies(widget.session.dataset).known.all()  # stats need no read
