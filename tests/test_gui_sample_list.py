@@ -64,3 +64,19 @@ def test_a_reopened_dataset_lists_every_summary_from_the_index(
     assert read == [] and samples.rowCount() == 9
     assert all("×" in samples.text(r, 1) for r in range(9))
     assert widget.session.tallies(widget.session.dataset).known.all()  # stats need no read
+
+
+def test_an_unreachable_scheduler_is_a_warning_and_napari_reads_instead(panel, qtbot, tmp_path):  # noqa: F811
+    from napari.utils.notifications import notification_manager
+
+    from segviewer.core.jobs import EngineSpec
+
+    _, widget = panel
+    folder = tmp_path / "d"
+    assert main(["sample", "--out", str(folder), "--count", "2", "--volumes", "0"]) == 0
+    widget.session.engine_spec = EngineSpec("tcp://127.0.0.1:9")
+    widget.open_paths([str(folder)])
+    wait_for_summaries(qtbot, widget)
+    assert all("×" in widget.sample_list.text(r, 1) for r in range(2))
+    messages = [n.message for n in notification_manager.records]
+    assert any("cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in m for m in messages)

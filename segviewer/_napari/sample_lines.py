@@ -3,15 +3,18 @@ thread (on the session's Dask engine), ● if unsaved; they reach the list in ba
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
 from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_warning
 
 from segviewer._napari.sample_list import SampleList
 from segviewer._napari.session import ViewerSession
 from segviewer.core.data.sample import Dataset
-from segviewer.core.jobs import EngineSpec, map_samples
+from segviewer.core.errors import SegviewerError
+from segviewer.core.jobs import SYNCHRONOUS, EngineSpec, map_samples
 from segviewer.core.jobs.engine import opened
 from segviewer.core.jobs.samples import SampleFailure
 from segviewer.core.stats.classes import SampleSummary, present_classes
@@ -95,7 +98,10 @@ class SampleLines:
         summary = self.summaries[id(self.session.dataset)][index]
         return summary.shape if isinstance(summary, SampleSummary) else None
 
-    def _on_batch(self, dataset: Dataset, batch: list) -> None:
+    def _on_batch(self, dataset: Dataset, batch: list | str) -> None:
+        if isinstance(batch, str):  # the engine could not start: read in napari instead
+            show_warning(batch)
+            return
         lines = self.summaries.get(id(dataset))
         if lines is None or not batch:
             return  # closed meanwhile
@@ -123,7 +129,12 @@ def _summarise(dataset: Dataset, engine: EngineSpec):
     yield [(i, as_summary(record)) for i, record in known.items()]
     missing = [i for i in range(len(dataset)) if i not in known]
     batch, fresh, last = [], [], time.monotonic()
-    with opened(engine, len(missing)) as running:
+    with contextlib.ExitStack() as stack:
+        try:
+            running = stack.enter_context(opened(engine, len(missing)))
+        except SegviewerError as error:
+            yield f"{error}; reading the samples in napari instead"
+            running = stack.enter_context(opened(EngineSpec(SYNCHRONOUS), len(missing)))
         for i, record, _ in map_samples(dataset, summary_record, running, None, missing):
             if isinstance(record, SampleFailure):
                 batch.append((i, f"⚠ unreadable: {record.message}"))

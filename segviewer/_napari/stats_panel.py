@@ -26,6 +26,7 @@ from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer.core.colors import BACKGROUND_COLOR, class_color
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import write_text
+from segviewer.core.jobs import EngineSpec
 from segviewer.core.stats.classes import ClassStats
 from segviewer.core.stats.export import loss_snippet, stats_json
 from segviewer.core.stats.weights import SCHEMES, check_beta
@@ -62,6 +63,14 @@ class StatsPanel(QWidget):
         form.addRow("Weights:", self.scheme_combo)
         form.addRow("", self.normalize_box)
         form.addRow("β:", self.beta_edit)
+        self.jobs_edit = QLineEdit(placeholderText="local (one worker per core)")
+        self.jobs_edit.setToolTip(
+            "Where reading and counting whole datasets runs, for datasets opened next: empty "
+            "for a local Dask cluster (small datasets in napari), a scheduler address "
+            "(tcp://host:8786) for a cluster that sees the same files, or 'synchronous'"
+        )
+        self.jobs_edit.editingFinished.connect(self._set_engine)
+        form.addRow("Dataset jobs:", self.jobs_edit)
         layout.addLayout(form)
         self.summary = QLabel(wordWrap=True)
         layout.addWidget(self.summary)
@@ -121,6 +130,10 @@ class StatsPanel(QWidget):
         return ClassStats(
             list(sample.class_names), [sample.name], session.shown_tally()[None], beta
         )
+
+    def _set_engine(self) -> None:
+        address = self.jobs_edit.text().strip() or None
+        self.session.engine_spec = EngineSpec(scheduler=address)
 
     def refresh(self) -> None:
         try:
