@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cloudpickle
 import numpy as np
 import pytest
+from loopback_cluster import loopback_cluster
 
 import segviewer.core.jobs.summaries as summaries_module
 from segviewer.cli import main
@@ -35,60 +34,9 @@ def data(tmp_path_factory):
 def scheduler(tmp_path_factory):
     """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
     folder = tmp_path_factory.mktemp("cluster")
-    file = folder / "scheduler.json"
-    bin_dir = Path(sys.executable).parent
     env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
-    common = ["--no-dashboard"]
-    processes = [
-        subprocess.Popen(
-            [
-                bin_dir / "dask",
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--scheduler-file",
-                file,
-                *common,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-    ]
-    while not file.exists():
-        time.sleep(0.1)
-    for _ in range(2):
-        processes.append(
-            subprocess.Popen(
-                [
-                    bin_dir / "dask",
-                    "worker",
-                    "--scheduler-file",
-                    file,
-                    "--host",
-                    "127.0.0.1",
-                    "--nthreads",
-                    "1",
-                    *common,
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-        )
-    import json
-
-    from distributed import Client
-
-    address = json.loads(file.read_text())["address"]
-    with Client(address, timeout=30) as client:
-        client.wait_for_workers(2, timeout=60)
-    yield address
-    for process in reversed(processes):
-        process.terminate()
-        process.wait(timeout=30)
+    with loopback_cluster(folder, env) as address:
+        yield address
 
 
 def run(argv, capsys) -> str:
