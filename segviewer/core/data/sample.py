@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -91,8 +92,9 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.refs)
 
-    @property
+    @functools.cached_property
     def names(self) -> list[str]:
+        """Every sample's name, in order (a dataset's samples never change)."""
         return [ref.name for ref in self.refs]
 
     def sample(self, index: int) -> Sample:

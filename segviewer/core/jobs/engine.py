@@ -118,12 +118,17 @@ def opened(engine: Engine | EngineSpec | None, tasks: int):
 def open_engine(
     scheduler: str | None = None, workers: int | None = None, tasks: int | None = None
 ) -> Iterator[Engine]:
-    """The engine for a job of ``tasks`` tasks (see the module's docstring)."""
+    """The engine for a job of ``tasks`` tasks (see the module's docstring); a job with
+    nothing to do never starts or reaches a cluster."""
     if workers is not None and workers < 1:
         raise SegviewerError("--workers must be at least 1")
-    if scheduler == SYNCHRONOUS or (
-        scheduler is None
-        and (workers == 1 or (workers is None and (tasks or 0) < LOCAL_CLUSTER_MIN))
+    if (
+        scheduler == SYNCHRONOUS
+        or tasks == 0
+        or (
+            scheduler is None
+            and (workers == 1 or (workers is None and (tasks or 0) < LOCAL_CLUSTER_MIN))
+        )
     ):
         yield Engine()
         return
@@ -137,14 +142,21 @@ def open_engine(
 def _local_cluster(workers: int) -> DaskEngine:
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    try:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    except (OSError, RuntimeError, TimeoutError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SegviewerError(
+            f"could not start a local Dask cluster of {workers} workers ({reason}); use "
+            "--scheduler synchronous to run in this process"
+        ) from None
     return DaskEngine(Client(cluster), cluster, f"local cluster of {workers} workers")
 
 

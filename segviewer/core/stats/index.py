@@ -80,8 +80,7 @@ class SummaryIndex:
 
     def get(self, refs: Sequence[SampleRef], class_axis: str = "auto") -> dict[int, dict]:
         """The summaries found, by position in ``refs`` (changed files are not found)."""
-        keys = {key_of(ref, class_axis): i for i, ref in enumerate(refs)}
-        keys.pop(None, None)
+        keys = {key: i for i, key in enumerate(keys_of(refs, class_axis)) if key is not None}
         found: dict[int, dict] = {}
         try:
             connection = self._connect()
@@ -101,10 +100,11 @@ class SummaryIndex:
 
     def put(self, items: Sequence[tuple[SampleRef, dict]], class_axis: str = "auto") -> None:
         """Remember these summaries (samples without files are not indexed)."""
+        keys = keys_of([ref for ref, _ in items], class_axis)
         rows = [
             (key, json.dumps(record))
-            for ref, record in items
-            if (key := key_of(ref, class_axis)) is not None
+            for key, (_, record) in zip(keys, items, strict=True)
+            if key is not None
         ]
         if not rows:
             return
@@ -137,24 +137,36 @@ class SummaryIndex:
         self.clear()
 
 
-def key_of(ref: SampleRef, class_axis: str) -> str | None:
-    """What identifies a sample's content: its files' paths, sizes and modification times."""
-    paths = list(ref.source.paths)
-    root = ref.source.extra.get("root")
-    if root is not None and (Path(root) / "classes.txt").exists():
-        paths.append(Path(root) / "classes.txt")
-    if not paths:
-        return None
+def keys_of(refs: Sequence[SampleRef], class_axis: str) -> list[str | None]:
+    """What identifies each sample's content: its files' absolute paths, sizes and
+    modification times (and its folder's ``classes.txt``); None for a sample without files."""
+    listings: dict[str, list] = {}  # a folder's classes.txt, stamped once
+
+    def listing(root: str) -> list:
+        if root not in listings:
+            stamp = _stamp(os.path.join(root, "classes.txt"))
+            listings[root] = [stamp] if stamp else []
+        return listings[root]
+
+    keys = []
+    for ref in refs:
+        stamps = [_stamp(p) for p in ref.source.paths]
+        root = ref.source.extra.get("root")
+        if root is not None:
+            stamps += listing(str(root))
+        if not stamps or None in stamps:
+            keys.append(None)
+        else:
+            keys.append(json.dumps([VERSION, class_axis, ref.name, stamps]))
+    return keys
+
+
+def _stamp(path) -> tuple[str, int, int] | None:
     try:
-        stamps = [(str(Path(p).resolve()), *_stat(p)) for p in paths]
+        info = os.stat(path)
     except OSError:
         return None
-    return json.dumps([VERSION, class_axis, ref.name, stamps])
-
-
-def _stat(path) -> tuple[int, int]:
-    info = os.stat(path)
-    return info.st_size, info.st_mtime_ns
+    return os.path.abspath(path), info.st_size, info.st_mtime_ns
 
 
 def _valid(text: str, name: str) -> dict | None:

@@ -72,6 +72,31 @@ def _listed_names(listing: Path) -> list[str]:
     return list(first_line)
 
 
+def _entries(folder: Path) -> list[tuple[Path, object]]:
+    """``(path, is it a regular file)`` for the entries of ``folder``, sorted; the file type
+    comes from the listing itself (no stat per file) except for links, which are followed."""
+    if not os.path.isdir(folder):
+        return []
+    try:
+        with os.scandir(folder) as listing:
+            found = [
+                (Path(entry.path), _regular_file if entry.is_symlink() else _plain(entry))
+                for entry in listing
+            ]
+    except OSError as error:
+        raise SegviewerError(f"{folder}: cannot list this folder ({error.strerror})") from None
+    return sorted(found, key=lambda pair: str(pair[0]))
+
+
+def _plain(entry: os.DirEntry):
+    regular = entry.is_file(follow_symlinks=False)
+    return lambda path: regular
+
+
+def _regular_file(path: Path) -> bool:
+    return is_regular_file(path)
+
+
 def _listing(folder: Path) -> list[Path]:
     """The entries of ``folder`` (none if it is not a folder), sorted."""
     if not os.path.isdir(folder):
@@ -86,8 +111,8 @@ def _files_by_stem(folder: Path, suffixes: tuple[str, ...]) -> dict[str, Path]:
     """Regular, not hidden files of ``folder`` by name without suffix; two files of one name
     (``a.png`` and ``a.tif``) are refused: which one is the sample cannot be guessed."""
     files: dict[str, Path] = {}
-    for path in _listing(folder):
-        if is_hidden(path) or path.suffix.lower() not in suffixes or not is_regular_file(path):
+    for path, regular in _entries(folder):
+        if is_hidden(path) or path.suffix.lower() not in suffixes or not regular(path):
             continue
         if path.stem in files:
             raise SegviewerError(
