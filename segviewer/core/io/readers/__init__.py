@@ -127,12 +127,12 @@ def sample_refs(
     paths: Sequence[PathLike], class_axis: ClassAxis = "auto", warn: Warn | None = None
 ) -> list[SampleRef]:
     """References to every sample under ``paths``; a pair named twice counts once."""
-    if len(paths) == 1:  # one file or folder names each pair once
-        return _unique_names(_refs_for_path(Path(paths[0]).expanduser(), class_axis, warn))
+    # one path lists each file under one spelling; only several paths need links resolved
+    same = os.path.realpath if len(paths) > 1 else str
     refs: dict[tuple[str, ...], SampleRef] = {}
     for raw in paths:
         for ref in _refs_for_path(Path(raw).expanduser(), class_axis, warn):
-            refs.setdefault(tuple(os.path.realpath(p) for p in ref.source.paths), ref)
+            refs.setdefault(tuple(same(p) for p in ref.source.paths), ref)
     return _unique_names(list(refs.values()))
 
 
