@@ -60,12 +60,17 @@ def main() -> None:
         f"   speed-up {one / two:.2f}×   same JSON: {json_one == json_two}"
     )
 
-    with loopback_cluster(work, env) as address:
-        far, _, json_far = timed([*stats, "--no-index", "--scheduler", address], env)
+    far = {}
+    for workers in (1, 2):
+        folder = work / f"cluster-{workers}"
+        folder.mkdir()
+        with loopback_cluster(folder, env, workers) as address:
+            far[workers], _, json_far = timed([*stats, "--no-index", "--scheduler", address], env)
         print(
-            f"stats, scheduler + 2 workers (separate processes): {far:6.1f} s   "
-            f"byte-identical JSON: {json_far == json_one}"
+            f"stats, scheduler + {workers} worker(s) (separate processes): {far[workers]:6.1f} s"
+            f"   byte-identical JSON: {json_far == json_one}"
         )
+    print(f"   2 workers against 1 on the same kind of cluster: {far[1] / far[2]:.2f}×")
 
     first, _, _ = timed([*stats, "--workers", "2"], env)
     again, rss_again, json_again = timed(stats, env)

@@ -48,7 +48,7 @@ def open_and_fill(folder: Path) -> tuple[float, float, float, float]:
     long = [(round(ticks[i] - start, 2), round(g)) for i, g in enumerate(gaps) if g > 100]
     print("   gaps over 100 ms (start s, ms):", long)
     viewer.close()
-    return shown, filled, float(gaps[: first].max()), float(gaps[first:].max())
+    return shown, filled, float(gaps[:first].max()), float(gaps[first:].max())
 
 
 def main() -> int:

@@ -39,6 +39,7 @@ class Engine:
 
     name = SYNCHRONOUS
     workers = 1
+    batches = False  # whether tasks should carry several samples (each task costs ~ms)
 
     def map(
         self,
@@ -62,6 +63,8 @@ class Engine:
 
 class DaskEngine(Engine):
     """Tasks on a ``distributed.Client``; results gathered in order as they complete."""
+
+    batches = True
 
     def __init__(self, client, cluster=None, name: str = "dask"):
         self.client, self.cluster, self.name = client, cluster, name

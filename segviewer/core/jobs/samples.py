@@ -45,7 +45,7 @@ def map_samples(
     indices = list(range(len(dataset))) if indices is None else list(indices)
     progress = ensure(progress)
     progress.start(len(indices), message)
-    size = chunk_size(len(indices), engine.workers) if engine.workers > 1 else 1
+    size = chunk_size(len(indices), engine.workers) if engine.batches else 1
     chunks = [
         [(i, dataset.refs[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)
