@@ -40,7 +40,7 @@ def make_dataset(root: Path) -> Path:
 
 def run_stats(folder: Path, workers: int) -> tuple[float, float]:
     """Wall time and peak resident memory (MB, largest process) of one CLI run."""
-    command = [sys.executable, "-m", "segviewer.cli", "stats", str(folder), "--json"]
+    command = [sys.executable, "-m", "segviewer.cli", "stats", str(folder), "--json", "--no-index"]
     start = time.perf_counter()
     subprocess.run([*command, "--workers", str(workers)], check=True, capture_output=True)
     elapsed = time.perf_counter() - start
