@@ -57,6 +57,7 @@ class SampleLines:
     def fill(self, dataset: Dataset) -> None:
         self.listed = dataset
         self.view.model.reset()
+        self.view.fit_columns()
         self.view.set_classes(self.session.workspace.sample_of(0, dataset).class_names)
 
     def set_shown(self, dataset: Dataset, index: int, summary: SampleSummary) -> None:
@@ -113,6 +114,7 @@ class SampleLines:
                 table.set(index, line.class_names, line.tally)  # a sample counted since wins
         if dataset is self.listed:
             self.view.model.changed(min(i for i, _ in batch), max(i for i, _ in batch))
+            self.view.fit_columns()
         self.on_summary(dataset)
 
     def stop(self) -> None:

@@ -130,7 +130,6 @@ class SampleList(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
-        header.resizeSection(0, 200)
         self.view.setToolTip(
             "Click a sample to show it; ● marks unsaved edits; click a header to sort"
         )
@@ -146,6 +145,10 @@ class SampleList(QWidget):
         self.mode.addItems([ALL, CONFLICTS, EDITED, UNREADABLE, *(ABSENT + c for c in class_names)])
         self.mode.setCurrentText(current if self.mode.findText(current) >= 0 else ALL)
         self.mode.blockSignals(False)
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their text in the rows on screen (Qt measures no others)."""
+        self.view.resizeColumnsToContents()
 
     def _filter(self, *_) -> None:
         self.proxy.set_filter(self.search.text(), self.mode.currentText())
