@@ -157,13 +157,18 @@ def save_samples(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     with new_folder(Path(out)) as tmp:
-        for name, text in (extras or {}).items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        write_extras(tmp, extras)
         for sample in samples:
             write_sample(sample, tmp, fmt)
             if progress is not None:
                 progress(sample)
     return Path(out)
+
+
+def write_extras(folder: Path, extras: dict[str, str] | None) -> None:
+    """The text files (file name → text) written beside the samples, e.g. precedence.json."""
+    for name, text in (extras or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def write_sample(sample: Sample, folder: Path, fmt: str) -> None:

@@ -18,7 +18,7 @@ from segviewer.core.editing.precedence import Precedence
 from segviewer.core.editing.rules import priority_order, resolve_sample, winner_name
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_folder
-from segviewer.core.io.writers import write_sample
+from segviewer.core.io.writers import write_extras, write_sample
 from segviewer.core.jobs.engine import Engine, EngineSpec, opened
 from segviewer.core.jobs.samples import map_samples
 from segviewer.core.jobs.summaries import raise_failures
@@ -48,8 +48,7 @@ def resolve_dataset(
         engine = Engine()
     extras = {"precedence.json": precedence.to_json()} if precedence else {}
     with new_folder(Path(out)) as tmp:
-        for name, text in extras.items():
-            (tmp / name).write_text(text, encoding="utf-8")
+        write_extras(tmp, extras)
         work = functools.partial(
             _resolve_and_write,
             folder=tmp,

@@ -14,7 +14,7 @@ from segviewer.core.jobs.engine import Engine, EngineSpec, opened
 from segviewer.core.jobs.samples import SampleFailure, failures_message, map_samples
 from segviewer.core.progress import Progress
 from segviewer.core.stats.classes import ClassStats, check_same_classes
-from segviewer.core.stats.index import SummaryIndex, summary_record
+from segviewer.core.stats.index import SummaryIndex, as_summary, summary_record
 
 
 def dataset_summaries(
@@ -68,10 +68,9 @@ def stats_of(dataset: Dataset, records: list[dict], beta: float | None = None) -
     """Class statistics of summary records (all of one set of classes)."""
     names = dataset.names
     first = (names[0], records[0]["classes"])
-    rows = np.zeros((len(records), len(records[0]["classes"]) + 2), np.int64)
-    for i, record in enumerate(records):
-        check_same_classes(first, (names[i], record["classes"]))
-        rows[i] = [record["background"], *record["counts"], record["conflicts"]]
+    for name, record in zip(names, records, strict=True):
+        check_same_classes(first, (name, record["classes"]))
+    rows = np.stack([as_summary(record).tally for record in records])
     return ClassStats(list(first[1]), names, rows, beta)
 
 

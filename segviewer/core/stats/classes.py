@@ -18,7 +18,6 @@ from functools import cached_property
 import numpy as np
 
 from segviewer.core.data.encodings import BACKGROUND
-from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.stats.counts import count_pixels
 from segviewer.core.stats.weights import SCHEMES, class_weights, default_beta, normalized
@@ -49,12 +48,6 @@ class SampleSummary:
     @property
     def conflicts(self) -> int:
         return int(self.tally[-1])
-
-
-def sample_summary(sample: Sample) -> SampleSummary:
-    return SampleSummary(
-        sample.spatial_shape, tuple(sample.class_names), tally(sample.masks, sample.ignore)
-    )
 
 
 def present_classes(class_names: Sequence[str], row: np.ndarray) -> tuple[str, ...]:

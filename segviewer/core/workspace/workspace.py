@@ -28,6 +28,8 @@ from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.editing.atoms import Region
 from segviewer.core.editing.derived import DerivedLayers
 from segviewer.core.editing.history import EditHistory
+from segviewer.core.editing.learning import Learned
+from segviewer.core.editing.precedence import Precedence
 from segviewer.core.editing.regions import ConflictRegion, combination_counts, conflict_regions
 from segviewer.core.editing.strokes import PaintPolicy
 from segviewer.core.errors import SegviewerError
@@ -68,8 +70,8 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
         self._originals: dict[Key, tuple] = {}  # masks and ignore before the first edit
         self._hand_edited: set[Key] = set()
         self._examples: set[Key] = set()
-        self.learned: dict[Dataset, object] = {}  # the last Learned of each dataset
-        self.precedences: dict[Dataset, object] = {}  # the table/learned rules' Precedence
+        self.learned: dict[Dataset, Learned] = {}  # the last learning of each dataset
+        self.precedences: dict[Dataset, Precedence] = {}  # the table/learned rules' winners
 
     # -- opening and showing ----------------------------------------------------------------
     @classmethod
