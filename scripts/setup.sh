@@ -39,3 +39,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
+
+# nnU-Net's own dataset check for the export tests, in a venv of its own: nnunetv2 pulls a
+# torchvision that does not import beside the pinned torch, so it stays out of .venv.
+nnunet_stamp=.venv-nnunet/.segviewer-installed
+if [ ! -f "$nnunet_stamp" ]; then
+  echo "segviewer setup: installing nnU-Net (for its dataset check) into .venv-nnunet"
+  python3 -m venv .venv-nnunet
+  # shellcheck disable=SC2086
+  .venv-nnunet/bin/python -m pip install -q ${SEGVIEWER_TORCH:-torch==2.13.0} "nnunetv2==2.8.1"
+  touch "$nnunet_stamp"
+fi

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from segviewer import __version__
 from segviewer.cli_conflicts import add_conflicts_command
+from segviewer.cli_export import add_export_commands
 from segviewer.cli_models import add_model_commands
 from segviewer.cli_output import (
     add_engine_arguments,
@@ -219,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_conflicts_command(commands)
     add_model_commands(commands)
+    add_export_commands(commands)
 
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
     sample.add_argument("--out", required=True, type=Path, help="new folder to write")

@@ -51,7 +51,7 @@ def add_model_commands(commands) -> None:
         "--runs",
         nargs="+",
         default=list(DEFAULT_RUNS),
-        metavar="LOSS[:SCHEME][:nobg]",
+        metavar="LOSS[:SCHEME][:nobg][:sampler]",
         help=f"loss settings to compare (default: {' '.join(DEFAULT_RUNS)})",
     )
     compare.add_argument(
@@ -66,12 +66,42 @@ DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:invers
 
 
 def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
+    from segviewer.core.model.files import ARCHITECTURES
     from segviewer.core.model.finetune import CONFLICT_CHOICES
+    from segviewer.core.stats.sampler import SAMPLERS
 
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
-    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
+    parser.add_argument(
+        "--lr", type=float, help="learning rate (default: 1e-4, or 3e-3 with --arch)"
+    )
     parser.add_argument("--batch", type=int, default=8, help="patches per step (default: 8)")
-    parser.add_argument("--patch", type=int, default=128, help="patch side in px (default: 128)")
+    parser.add_argument(
+        "--patch",
+        default="auto",
+        help="patch: auto (128² in 2D; ~64³ by voxel spacing in 3D), a side, or 64x64x32",
+    )
+    parser.add_argument(
+        "--arch",
+        help=f"start from fresh weights of a MONAI network ({', '.join(ARCHITECTURES)}), "
+        "2D or 3D, instead of --model's",
+    )
+    parser.add_argument(
+        "--dims",
+        type=int,
+        choices=(2, 3),
+        help="train on 2D or 3D patches (default: 3 if every sample is 3D, else 2)",
+    )
+    parser.add_argument(
+        "--foreground",
+        type=float,
+        default=0.33,
+        help="share of patches centred on a foreground voxel (default: 0.33, as nnU-Net)",
+    )
+    parser.add_argument(
+        "--sampler",
+        default="uniform",
+        help=f"how samples are drawn: {' or '.join(SAMPLERS)} (sampler weights)",
+    )
     parser.add_argument(
         "--conflicts",
         choices=CONFLICT_CHOICES,
@@ -182,37 +212,98 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     """(model, training samples, validation samples, base settings) or an exit status."""
     from segviewer.cli_output import fail, warn
     from segviewer.core.errors import SegviewerError
+    from segviewer.core.model.files import ARCHITECTURES
     from segviewer.core.model.finetune import (
         FinetuneSettings,
         check_patch,
+        default_patch,
         default_split,
         split,
         training_labels,
     )
+    from segviewer.core.stats.sampler import SAMPLERS
 
-    if args.steps < 1 or args.batch < 1 or args.patch < 8 or not args.lr > 0:
-        return fail("--steps and --batch must be ≥ 1, --patch ≥ 8 and --lr > 0")
+    if args.steps < 1 or args.batch < 1 or (args.lr is not None and not args.lr > 0):
+        return fail("--steps and --batch must be ≥ 1 and --lr > 0")
+    if not 0 <= args.foreground <= 1:
+        return fail(f"--foreground {args.foreground}: expected a share from 0 to 1")
+    if args.arch is not None and args.arch not in ARCHITECTURES:
+        return fail(f"--arch {args.arch!r}: expected one of {', '.join(ARCHITECTURES)}")
+    if args.sampler not in SAMPLERS:
+        return fail(f"--sampler {args.sampler!r}: expected one of {', '.join(SAMPLERS)}")
     dataset, model = _open(args)
-    if model.info.architecture.get("name") != "BasicUNet":
-        return fail(f"model '{model.info.name}': only segviewer model files can be fine-tuned")
-    patch = (args.patch, args.patch)
-    settings = FinetuneSettings(
-        loss, weights, args.steps, args.lr, args.batch, patch, args.seed, conflicts=args.conflicts
-    )
     samples = list(dataset)
     dims = [len(sample.spatial_shape) for sample in samples]
-    chosen = default_split(dims, settings.validation_fraction, args.seed)
+    wanted = args.dims or (3 if all(n == 3 for n in dims) else 2)
+    model = _trainable_model(args, model, samples, wanted)
+    chosen = default_split(dims, 0.25, args.seed, wanted)
     train, validation = ([samples[i] for i in part] for part in chosen)
     if not train:
-        raise SegviewerError("fine-tuning needs 2D samples to train on (3D samples validate)")
+        raise SegviewerError(f"fine-tuning a {wanted}D model needs {wanted}D samples to train on")
     if not validation:
-        split(train, settings.validation_fraction, args.seed)  # says why: too few samples
-    if 3 in dims:
-        warn(f"{dims.count(3)} 3D sample(s) validate only (the model trains on 2D patches)")
+        split(train, 0.25, args.seed)  # says why: too few samples
+    others = sum(1 for n in dims if n != wanted)
+    if others:
+        warn(f"{others} sample(s) not {wanted}D validate only (the model trains on {wanted}D)")
+    spacing = getattr(train[0], "spacing", None)
+    patch = _patch(args.patch, wanted) or default_patch(train, wanted, spacing)
+    lr = args.lr if args.lr is not None else (3e-3 if args.arch else 1e-4)
+    settings = FinetuneSettings(
+        loss, weights, args.steps, lr, args.batch, patch, args.seed, conflicts=args.conflicts,
+        foreground=args.foreground, sampler=args.sampler,
+    )  # fmt: skip
     check_patch(train, settings.patch)
     for sample in train:  # refuse bad labels before any training starts
         training_labels(sample, args.conflicts)
     return model, train, validation, settings
+
+
+def _trainable_model(args: argparse.Namespace, model, samples, dims: int):
+    """The model to train: fresh weights of ``--arch``, the bundled pair's model of ``dims``,
+    or the model given when it is one of segviewer's architectures of those dimensions."""
+    from segviewer.core.errors import SegviewerError
+    from segviewer.core.model.evaluation import channel_axis_of
+    from segviewer.core.model.files import ARCHITECTURES, fresh_model
+
+    if args.arch:
+        first = samples[0]
+        channels = 1 if channel_axis_of(first) is None else first.image.shape[-1]
+        window = (256, 256) if dims == 2 else (64, 64, 64)
+        return fresh_model(args.arch, model.info.classes, channels, dims, window)
+    if model.info.spatial_dims != dims and model.volume_model is not None:
+        model = model.volume_model
+    names = {a["name"] for a in ARCHITECTURES.values()}
+    if model.info.architecture.get("name") not in names:
+        raise SegviewerError(
+            f"model '{model.info.name}': only segviewer model files can be fine-tuned "
+            "(or start from fresh weights with --arch)"
+        )
+    if model.info.spatial_dims != dims:
+        raise SegviewerError(
+            f"model '{model.info.name}' is {model.info.spatial_dims}D and the training samples "
+            f"are {dims}D; pass --arch to train a fresh {dims}D network"
+        )
+    return model
+
+
+def _patch(text: str, dims: int) -> tuple[int, ...] | None:
+    """``--patch``: ``auto`` (None), one side, or one side per axis (``64x64x32``)."""
+    from segviewer.core.errors import SegviewerError
+
+    if text == "auto":
+        return None
+    try:
+        sides = tuple(int(side) for side in text.lower().split("x"))
+    except ValueError:
+        sides = ()
+    if len(sides) == 1:
+        sides = sides * dims
+    if len(sides) != dims or min(sides) < 8:
+        raise SegviewerError(
+            f"--patch {text!r}: expected auto, one side ≥ 8 or {dims} sides like "
+            f"{'x'.join(['64'] * dims)}"
+        )
+    return sides
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from test_cli import run_cli
 from test_weights import reference_weights
 
 from segviewer.cli import main
+from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
 from segviewer.core.stats.weights import SCHEMES
 
@@ -20,6 +21,32 @@ def independent_counts(sample) -> list[int]:
     return [int(background.sum()), *(int(m.sum()) for m in masks)]
 
 
+def reference_sampler_weights(per_sample: list[list[int]]) -> list[float]:
+    """The README's definition read plainly: each sample weighs 1 / (number of samples
+    holding its rarest class), then all weights are divided by their sum."""
+    holding = [sum(1 for row in per_sample if row[c] > 0) for c in range(len(per_sample[0]))]
+    raw = [
+        max((1 / holding[c] for c, n in enumerate(row) if n > 0), default=0) for row in per_sample
+    ]
+    return [w / sum(raw) for w in raw]
+
+
+def test_sampler_weights_edge_cases():
+    from segviewer.core.stats.sampler import sampler_weights
+
+    # class 2 only in the last sample; sample 1 has no pixel at all; class 3 absent
+    counts = [[10, 5, 0, 0], [0, 0, 0, 0], [7, 0, 1, 0], [3, 3, 0, 0]]
+    assert sampler_weights(np.array(counts)).tolist() == pytest.approx(
+        reference_sampler_weights(counts)
+    )
+    weights = sampler_weights(np.array(counts))
+    assert weights[1] == 0 and weights[2] == max(weights) and weights.sum() == pytest.approx(1)
+    assert sampler_weights(np.array([[4, 0]])).tolist() == [1.0]  # one sample
+    assert sampler_weights(np.array(counts), "uniform").tolist() == [0.25] * 4
+    with pytest.raises(SegviewerError, match="sampler 'x'"):
+        sampler_weights(np.array(counts), "x")
+
+
 def test_stats_json_on_a_dataset_folder(dataset_folder):
     result = run_cli("stats", dataset_folder, "--json")
     assert result.returncode == 0, result.stderr
@@ -28,7 +55,7 @@ def test_stats_json_on_a_dataset_folder(dataset_folder):
     per_sample = [independent_counts(s) for s in samples]
     assert set(report) == {
         "classes", "counts", "frequencies", "conflicts", "samples", "present_in", "beta",
-        "weights", "normalized_weights", "per_sample",
+        "weights", "normalized_weights", "sampler", "per_sample",
     }  # fmt: skip
     assert report["classes"] == ["background", "cell", "spot"]
     assert report["samples"] == len(samples) == 4
@@ -38,10 +65,16 @@ def test_stats_json_on_a_dataset_folder(dataset_folder):
     conflicts = [int((s.masks.sum(axis=0) >= 2).sum()) for s in samples]
     assert report["conflicts"] == sum(conflicts)
     assert report["present_in"] == [sum(row[c] > 0 for row in per_sample) for c in range(3)]
-    assert report["per_sample"] == [
+    assert [
+        {k: v for k, v in p.items() if k != "sampler_weight"} for p in report["per_sample"]
+    ] == [
         {"name": s.name, "counts": row, "conflicts": n}
         for s, row, n in zip(samples, per_sample, conflicts, strict=True)
     ]
+    assert report["sampler"] == "rarest_class"
+    assert [p["sampler_weight"] for p in report["per_sample"]] == pytest.approx(
+        reference_sampler_weights(per_sample), rel=1e-12
+    )
     expected = reference_weights(per_sample)
     for scheme in SCHEMES:
         assert report["weights"][scheme] == pytest.approx(expected[scheme], rel=1e-9)

@@ -146,7 +146,9 @@ def test_class_stats_json_from_3d_masks():
     assert report["frequencies"] == pytest.approx([33 / 58, 20 / 58, 5 / 58])
     assert report["conflicts"] == 1 and report["samples"] == 1
     assert report["present_in"] == [1, 1, 1]
-    assert report["per_sample"] == [{"name": "vol", "counts": [33, 20, 5], "conflicts": 1}]
+    assert report["per_sample"] == [
+        {"name": "vol", "counts": [33, 20, 5], "conflicts": 1, "sampler_weight": 1.0}
+    ]
     expected = reference_weights([[33, 20, 5]])
     for scheme in SCHEMES:
         assert report["weights"][scheme] == pytest.approx(expected[scheme], rel=1e-12)

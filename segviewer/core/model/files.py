@@ -114,33 +114,74 @@ def normalize_image(image: np.ndarray, info: ModelInfo, channel_axis: int | None
     return out
 
 
+# The MONAI networks a model file may name, with the settings a fresh one gets
+# (``finetune --arch``). HighResNet keeps the image size (dilated convolutions, no pooling).
+ARCHITECTURES = {
+    "basicunet": {"name": "BasicUNet", "features": [16, 16, 32, 64, 128, 16]},
+    "unet": {"name": "UNet", "channels": [16, 32, 64, 128], "strides": [2, 2, 2], "res_units": 2},
+    "segresnet": {"name": "SegResNet", "init_filters": 8},
+    "highresnet": {"name": "HighResNet"},
+}
+
+
 def build_network(info: ModelInfo, where: str | None = None):
-    """The torch network ``info.architecture`` names (MONAI BasicUNet); ``where`` names the
-    model file in errors (default: the model's name)."""
-    from monai.networks.nets import BasicUNet
+    """The torch network ``info.architecture`` names (one of :data:`ARCHITECTURES`' MONAI
+    networks); ``where`` names the model file in errors (default: the model's name)."""
+    from monai.networks import nets
 
     where = where or f"model '{info.name}'"
-    architecture = info.architecture
-    if architecture.get("name") != "BasicUNet":
-        raise SegviewerError(
-            f"{where}: unknown architecture {architecture!r}; expected {{'name': 'BasicUNet', "
-            "'features': [six numbers]}"
-        )
-    features = architecture.get("features")
-    if not (
-        isinstance(features, list)
-        and len(features) == 6
-        and all(isinstance(f, int) and f > 0 for f in features)
-    ):
-        raise SegviewerError(
-            f"{where}: BasicUNet features {features!r}; expected a list of six positive numbers"
-        )
-    return BasicUNet(
-        spatial_dims=info.spatial_dims,
-        in_channels=info.in_channels,
-        out_channels=len(info.classes),
-        features=tuple(features),
+    architecture = dict(info.architecture)
+    name = architecture.pop("name", None)
+    common = {
+        "spatial_dims": info.spatial_dims,
+        "in_channels": info.in_channels,
+        "out_channels": len(info.classes),
+    }
+    if name == "BasicUNet":
+        features = architecture.get("features")
+        if not (_positive_ints(features) and len(features) == 6):
+            raise SegviewerError(
+                f"{where}: BasicUNet features {features!r}; expected a list of six positive numbers"
+            )
+        return nets.BasicUNet(**common, features=tuple(features))
+    if name == "UNet" and _positive_ints(architecture.get("channels")):
+        channels, strides = architecture["channels"], architecture.get("strides")
+        if _positive_ints(strides) and len(strides) == len(channels) - 1:
+            units = int(architecture.get("res_units", 0))
+            return nets.UNet(**common, channels=channels, strides=strides, num_res_units=units)
+    if name == "SegResNet" and _positive_ints([architecture.get("init_filters")]):
+        return nets.SegResNet(**common, init_filters=architecture["init_filters"])
+    if name == "HighResNet" and not architecture:
+        return nets.HighResNet(**common)
+    known = "; ".join(str(a) for a in ARCHITECTURES.values())
+    raise SegviewerError(
+        f"{where}: unknown architecture {info.architecture!r}; expected one of: {known}"
     )
+
+
+def _positive_ints(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, int) and v > 0 for v in value)
+
+
+def fresh_model(
+    arch: str, classes: list[str], in_channels: int, spatial_dims: int, window
+) -> LoadedModel:
+    """A new model of architecture ``arch`` (a key of :data:`ARCHITECTURES`) with random
+    weights, for ``classes`` (background first)."""
+    if arch not in ARCHITECTURES:
+        raise SegviewerError(
+            f"--arch {arch!r}: unknown architecture; expected one of {', '.join(ARCHITECTURES)}"
+        )
+    info = ModelInfo(
+        name=f"{arch} (fresh)",
+        classes=list(classes),
+        in_channels=in_channels,
+        spatial_dims=spatial_dims,
+        architecture=dict(ARCHITECTURES[arch]),
+        window=[int(w) for w in window],
+    )
+    info.check(f"--arch {arch}")
+    return LoadedModel(info, build_network(info))
 
 
 def save_model(path: Path, network, info: ModelInfo) -> None:
@@ -192,6 +233,7 @@ class LoadedModel:
 
     info: ModelInfo
     network: object  # a torch module (or TorchScript module)
+    volume_model: LoadedModel | None = None  # runs 3D images instead (the bundled pair)
 
     def prepare(self, image: np.ndarray, channel_axis: int | None) -> np.ndarray:
         """The image as the network's float32 ``(channels, *spatial)`` input."""

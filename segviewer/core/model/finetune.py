@@ -1,9 +1,12 @@
 """Fine-tune a model on a dataset's (fixed) labels with a chosen loss and class weights.
 
 Training and validation samples are given (:func:`split` draws them by seed). Training
-draws random patches with 90° rotations and flips. Every ``validate_every`` steps the
-per-class validation Dice (MONAI's definition, core.scores) is computed. The best weights
-so far, by mean Dice over the present non-background classes, are kept. A loss that becomes
+draws random 2D or 3D patches with flips and in-plane 90° rotations; a share of them
+(``foreground``, nnU-Net's oversampling) is centred on a voxel of a class drawn among those
+present, so rare classes are seen; samples are drawn uniformly or by sampler weights.
+Every ``validate_every`` steps the per-class validation Dice (MONAI's definition,
+core.scores) is computed. The best weights so far, by mean Dice over the present
+non-background classes, are kept. A loss that becomes
 NaN or infinite stops training and restores the best weights; so does a cancel, which is
 seen between steps and between validation windows.
 """
@@ -40,6 +43,8 @@ class FinetuneSettings:
     validation_fraction: float = 0.25
     validate_every: int = 50
     conflicts: str = "refuse"  # or "ignore": conflict pixels take no part in the loss
+    foreground: float = 0.33  # share of patches centred on a foreground voxel (nnU-Net's)
+    sampler: str = "uniform"  # how samples are drawn: core.stats.sampler's schemes
 
 
 @dataclass
@@ -92,11 +97,12 @@ def split(samples: Sequence[Sample], fraction: float, seed: int):
 
 
 def default_split(
-    spatial_dims: Sequence[int], fraction: float = 0.25, seed: int = 0
+    spatial_dims: Sequence[int], fraction: float = 0.25, seed: int = 0, dims: int = 2
 ) -> tuple[list[int], list[int]]:
     """Sample indices ``(train, validation)`` that the panel and the CLI both start from: a
-    seeded split of the 2D samples (2D models train on 2D patches); 3D samples validate."""
-    flat = [i for i, dims in enumerate(spatial_dims) if dims == 2]
+    seeded split of the samples with ``dims`` spatial axes (a 2D model trains on 2D patches,
+    a 3D one on 3D patches); the others validate."""
+    flat = [i for i, n in enumerate(spatial_dims) if n == dims]
     try:
         train = [flat[i] for i in split(range(len(flat)), fraction, seed)[0]]
     except SegviewerError:  # too few samples to split: all of them train
@@ -105,26 +111,80 @@ def default_split(
     return train, [i for i in range(len(spatial_dims)) if i not in chosen]
 
 
-def patches(images, labels, patch, batch: int, rng: np.random.Generator) -> Iterator:
-    """Endless ``(x, y)`` batches of random 2D patches with 90° rotations and flips."""
+def patches(
+    images,
+    labels,
+    patch,
+    batch: int,
+    rng: np.random.Generator,
+    foreground: float = 0.0,
+    sample_weights=None,
+) -> Iterator:
+    """Endless ``(x, y)`` batches of random patches (2D or 3D) with flips and 90° rotations in
+    the last two axes; a share ``foreground`` of them centred on a foreground voxel of a class
+    drawn among those the sample holds; samples drawn with ``sample_weights`` (or uniformly)."""
     import torch
 
-    h, w = patch
+    patch = tuple(patch)
+    voxels = [_class_voxels(label) for label in labels] if foreground > 0 else None
     while True:
         xs, ys = [], []
-        for index in rng.integers(0, len(images), batch):
+        for index in rng.choice(len(images), batch, p=sample_weights):
             image, label = images[index], labels[index]
-            y0 = rng.integers(0, label.shape[0] - h + 1)
-            x0 = rng.integers(0, label.shape[1] - w + 1)
-            x = image[:, y0 : y0 + h, x0 : x0 + w]
-            y = label[None, y0 : y0 + h, x0 : x0 + w]
-            k = int(rng.integers(4)) if h == w else 2 * int(rng.integers(2))
-            x, y = np.rot90(x, k, (1, 2)), np.rot90(y, k, (1, 2))
-            if rng.integers(2):
-                x, y = x[:, ::-1], y[:, ::-1]
+            centre = None
+            if voxels is not None and voxels[index] and rng.random() < foreground:
+                flat = voxels[index][int(rng.integers(len(voxels[index])))]
+                centre = np.unravel_index(flat[rng.integers(len(flat))], label.shape)
+            box = _patch_box(label.shape, patch, rng, centre)
+            x, y = image[(slice(None), *box)], label[(None, *box)]
+            x, y = _augment(x, y, patch, rng)
             xs.append(np.ascontiguousarray(x))
             ys.append(np.ascontiguousarray(y))
         yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+def _class_voxels(label: np.ndarray) -> list[np.ndarray]:
+    """Flat indices of each foreground class present in ``label`` (one array per class)."""
+    flat = label.ravel()
+    return [np.flatnonzero(flat == c) for c in np.unique(flat) if c > 0]
+
+
+def _patch_box(shape, patch, rng: np.random.Generator, centre=None) -> tuple[slice, ...]:
+    """A random window of size ``patch`` inside ``shape``, around ``centre`` if given."""
+    box = []
+    for size, side, axis in zip(shape, patch, range(len(shape)), strict=True):
+        if centre is None:
+            start = int(rng.integers(0, size - side + 1))
+        else:
+            start = min(max(int(centre[axis]) - side // 2, 0), size - side)
+        box.append(slice(start, start + side))
+    return tuple(box)
+
+
+def _augment(x: np.ndarray, y: np.ndarray, patch, rng: np.random.Generator):
+    """A random 90° rotation in the last two axes (180° if not square) and random flips."""
+    h, w = patch[-2:]
+    k = int(rng.integers(4)) if h == w else 2 * int(rng.integers(2))
+    x, y = np.rot90(x, k, (-2, -1)), np.rot90(y, k, (-2, -1))
+    for axis in range(1, x.ndim):
+        if rng.integers(2):
+            x, y = np.flip(x, axis), np.flip(y, axis)
+    return x, y
+
+
+def default_patch(samples: Sequence[Sample], dims: int, spacing=None) -> tuple[int, ...]:
+    """The patch a fine-tune uses unless told: 128² in 2D; in 3D about 64 voxels of the
+    finest spacing along each axis (fewer voxels along coarser axes, as nnU-Net does), a
+    multiple of 16, and no larger than the smallest training volume."""
+    if dims == 2:
+        return (128, 128)
+    spacing = np.ones(dims) if spacing is None else np.asarray(spacing, float)
+    smallest = np.min([s.spatial_shape for s in samples], axis=0) if samples else [64] * dims
+    patch = []
+    for axis in range(dims):
+        side = 16 * max(1, round(64 * spacing.min() / spacing[axis] / 16))
+        patch.append(int(min(side, 16 * max(1, smallest[axis] // 16))))
+    return tuple(patch)
 
 
 def validation_dice(model: LoadedModel, samples: Sequence[Sample], device: str, should_stop=None):
@@ -148,17 +208,18 @@ def _quality(dice: list) -> float:
 
 
 def check_patch(samples: Sequence[Sample], patch: Sequence[int]) -> None:
-    """Refuse training samples that are not 2D or smaller than the patch."""
+    """Refuse training samples of other dimensions than the patch, or smaller than it."""
     for sample in samples:
         if len(sample.spatial_shape) != len(patch):
             raise SegviewerError(
-                f"{sample.name}: a {len(sample.spatial_shape)}D sample; fine-tuning trains on "
-                f"{len(patch)}D images (it can validate on this one)"
+                f"{sample.name}: a {len(sample.spatial_shape)}D sample; this fine-tune trains "
+                f"on {len(patch)}D patches (it can validate on this one)"
             )
         if any(s < p for s, p in zip(sample.spatial_shape, patch, strict=False)):
+            kind = "volume" if len(patch) == 3 else "image"
             raise SegviewerError(
                 f"{sample.name}: the patch {'×'.join(map(str, patch))} is larger than the "
-                f"image ({'×'.join(map(str, sample.spatial_shape))}); choose a smaller patch"
+                f"{kind} ({'×'.join(map(str, sample.spatial_shape))}); choose a smaller patch"
             )
 
 
@@ -181,8 +242,13 @@ def finetune(
     device = choose_device(device)
     if settings.weights not in SCHEMES:
         raise SegviewerError(f"unknown weights {settings.weights!r}: one of {', '.join(SCHEMES)}")
-    if model.info.spatial_dims != 2 or len(settings.patch) != 2:
-        raise SegviewerError("fine-tuning supports 2D models and 2D patches")
+    if len(settings.patch) != model.info.spatial_dims:
+        raise SegviewerError(
+            f"model '{model.info.name}' is {model.info.spatial_dims}D; the patch "
+            f"{'×'.join(map(str, settings.patch))} is {len(settings.patch)}D"
+        )
+    if not 0 <= settings.foreground <= 1:
+        raise SegviewerError(f"foreground share {settings.foreground}: expected 0 to 1")
     if not train or not validation:
         raise SegviewerError(
             f"fine-tuning needs at least one training and one validation sample; got "
@@ -195,12 +261,14 @@ def finetune(
         train[0].class_names, [s.name for s in train], np.stack([tally(s.masks) for s in train])
     )
     weights = stats.normalized_weights()[settings.weights]
+    sample_weights = stats.sampler_weights(settings.sampler)
     torch.manual_seed(settings.seed)
     network = model.network.to(device).train()
     loss_function = make_loss(settings.loss, torch.as_tensor(weights, dtype=torch.float32))
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr)
+    rng = np.random.default_rng(settings.seed)
     data = patches(
-        images, labels, settings.patch, settings.batch, np.random.default_rng(settings.seed)
+        images, labels, settings.patch, settings.batch, rng, settings.foreground, sample_weights
     )
     result = FinetuneResult([], [], 0)
     result.class_weights = [float(w) for w in weights]
@@ -302,24 +370,36 @@ def compare_losses(
 
 
 def run_settings(spec: str, base: FinetuneSettings) -> FinetuneSettings:
-    """``base`` with the loss and weights of ``spec``: ``LOSS[:SCHEME][:nobg]``, e.g.
-    ``dicece:inverse_frequency`` or ``dice:uniform:nobg``."""
-    parts = spec.split(":")
-    include_background = parts[-1] != "nobg"
-    parts = parts if include_background else parts[:-1]
-    if not 1 <= len(parts) <= 2 or parts[0] not in LOSSES or parts[-1] not in (*SCHEMES, *LOSSES):
+    """``base`` with the loss, weights and sampling of ``spec``:
+    ``LOSS[:SCHEME][:nobg][:sampler]``, e.g. ``dicece:inverse_frequency``,
+    ``dice:uniform:nobg`` or ``dicece:uniform:sampler`` (samples drawn by rarest-class
+    sampler weights)."""
+    loss_name, *options = spec.split(":")
+    flags = {"nobg", "sampler"}
+    schemes = [o for o in options if o not in flags]
+    if (
+        loss_name not in LOSSES
+        or len(schemes) > 1
+        or any(o not in SCHEMES for o in schemes)
+        or len(set(options)) != len(options)
+    ):
         raise SegviewerError(
-            f"{spec!r}: expected LOSS[:SCHEME][:nobg] with a loss of {', '.join(LOSSES)} and "
-            f"a scheme of {', '.join(SCHEMES)}"
+            f"{spec!r}: expected LOSS[:SCHEME][:nobg][:sampler] with a loss of "
+            f"{', '.join(LOSSES)} and a scheme of {', '.join(SCHEMES)}"
         )
-    loss = dataclasses.replace(base.loss, name=parts[0], include_background=include_background)
-    weights = parts[1] if len(parts) == 2 else "uniform"
-    return dataclasses.replace(base, loss=loss, weights=weights)
+    loss = dataclasses.replace(base.loss, name=loss_name, include_background="nobg" not in options)
+    return dataclasses.replace(
+        base,
+        loss=loss,
+        weights=schemes[0] if schemes else "uniform",
+        sampler="rarest_class" if "sampler" in options else base.sampler,
+    )
 
 
 def run_label(settings: FinetuneSettings) -> str:
     """A short name for one run, e.g. ``dicece (1:1), inverse_frequency``."""
-    return f"{settings.loss.label()}, {settings.weights}"
+    sampler = "" if settings.sampler == "uniform" else f", {settings.sampler} sampler"
+    return f"{settings.loss.label()}, {settings.weights}{sampler}"
 
 
 def best_dice(result: FinetuneResult) -> list | None:
@@ -341,6 +421,8 @@ def training_record(settings: FinetuneSettings, result: FinetuneResult, source: 
         "lr": settings.lr,
         "batch": settings.batch,
         "patch": list(settings.patch),
+        "foreground": settings.foreground,
+        "sampler": settings.sampler,
         "seed": settings.seed,
         "train": result.train_names,
         "validation": result.validation_names,

@@ -1,6 +1,7 @@
 """Run a model on an image of any size: tiled with overlap and Gaussian blending (MONAI's
 ``sliding_window_inference``), 2D models slice by slice on 3D images, with progress and
-cancel between windows.
+cancel between windows. A 2D model with a ``volume_model`` (the bundled pair) hands 3D
+images to that model.
 """
 
 from __future__ import annotations
@@ -61,9 +62,12 @@ def _predict(model, image, channel_axis, device, progress, should_stop) -> np.nd
     from monai.inferers import sliding_window_inference
 
     device = choose_device(device)
-    info, network = model.info, model.network
     data = model.prepare(image, channel_axis)  # (channels, *spatial)
     spatial = data.shape[1:]
+    if len(spatial) == 3 and model.info.spatial_dims == 2 and model.volume_model is not None:
+        model = model.volume_model
+        data = model.prepare(image, channel_axis)
+    info, network = model.info, model.network
     dims = info.spatial_dims
     if len(spatial) < dims:
         raise SegviewerError(f"model '{info.name}' is {dims}D; the image is {len(spatial)}D")

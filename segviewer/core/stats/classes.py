@@ -20,6 +20,7 @@ import numpy as np
 from segviewer.core.data.encodings import BACKGROUND
 from segviewer.core.errors import SegviewerError
 from segviewer.core.stats.counts import count_pixels
+from segviewer.core.stats.sampler import sampler_weights
 from segviewer.core.stats.weights import SCHEMES, class_weights, default_beta, normalized
 
 
@@ -113,6 +114,10 @@ class ClassStats:
         present = self.present
         return {name: normalized(w, present) for name, w in self.weights().items()}
 
+    def sampler_weights(self, scheme: str = "rarest_class") -> np.ndarray:
+        """Per-sample weights for a WeightedRandomSampler (core.stats.sampler), sum 1."""
+        return sampler_weights(self.per_sample, scheme)
+
     def to_json(self) -> dict:
         """The object ``segviewer stats --json`` prints; every list in class order."""
         weights, present = self.weights(), self.present
@@ -128,9 +133,17 @@ class ClassStats:
             "normalized_weights": {
                 name: normalized(weights[name], present).tolist() for name in SCHEMES
             },
+            "sampler": "rarest_class",
             "per_sample": [
-                {"name": name, "counts": row[:-1].tolist(), "conflicts": int(row[-1])}
-                for name, row in zip(self.sample_names, self.tallies, strict=True)
+                {
+                    "name": name,
+                    "counts": row[:-1].tolist(),
+                    "conflicts": int(row[-1]),
+                    "sampler_weight": float(weight),
+                }
+                for name, row, weight in zip(
+                    self.sample_names, self.tallies, self.sampler_weights(), strict=True
+                )
             ],
         }
 

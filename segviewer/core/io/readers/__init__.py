@@ -26,6 +26,7 @@ from segviewer.core.io.readers._common import (
 )
 from segviewer.core.io.readers.folder import folder_refs, is_dataset_folder
 from segviewer.core.io.readers.nifti import nifti_pair, nifti_ref
+from segviewer.core.io.readers.nnunet import is_nnunet_folder, nnunet_refs
 from segviewer.core.io.readers.npz import npz_ref
 from segviewer.core.io.readers.tiff import tiff_pair, tiff_ref
 
@@ -33,7 +34,8 @@ __all__ = ["FORMATS_HELP", "is_supported", "open_dataset", "sample_refs"]
 
 FORMATS_HELP = (
     "a .npz with arrays 'image' and 'masks', a TIFF pair NAME.tif + NAME_masks.tif, a NIfTI pair "
-    "NAME.nii.gz + NAME_masks.nii.gz, or a folder with images/NAME.png and masks/CLASS/NAME.png"
+    "NAME.nii.gz + NAME_masks.nii.gz, a folder with images/NAME.png and masks/CLASS/NAME.png, "
+    "or an nnU-Net raw dataset (dataset.json, imagesTr, labelsTr)"
 )
 
 PathLike = str | os.PathLike
@@ -44,7 +46,11 @@ def is_supported(path: PathLike) -> bool:
     """True when ``path`` is a file or folder segviewer reads (looks at names only)."""
     path = Path(path)
     if os.path.isdir(path):
-        return is_dataset_folder(path) or any(_file_is_ours(p) for p in _entries(path))
+        return (
+            is_dataset_folder(path)
+            or is_nnunet_folder(path)
+            or any(_file_is_ours(p) for p in _entries(path))
+        )
     return _file_is_ours(path)
 
 
@@ -84,6 +90,8 @@ def _refs_for_folder(folder: Path, class_axis: ClassAxis, warn: Warn | None) -> 
         raise SegviewerError(f"{folder}: permission denied, cannot list this folder")
     if is_dataset_folder(folder):
         return folder_refs(folder, warn)
+    if is_nnunet_folder(folder):
+        return nnunet_refs(folder, warn)
     ours = [p for p in _entries(folder) if _file_is_ours(p)]
     if not ours:
         content = "is empty" if not any(folder.iterdir()) else "holds no segviewer samples"

@@ -1,0 +1,119 @@
+"""``segviewer export nnunet|monai``: a dataset in the layout a training framework reads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from segviewer.cli_output import add_engine_arguments, engine_spec, fail, summary_index, warn
+
+
+def add_export_commands(commands) -> None:
+    export = commands.add_parser("export", help="write a dataset for nnU-Net or MONAI")
+    kinds = export.add_subparsers(dest="framework", required=True, metavar="nnunet|monai")
+    nnunet = kinds.add_parser("nnunet", help="an nnU-Net v2 raw dataset (overlaps as regions)")
+    _common(nnunet)
+    nnunet.add_argument("--id", type=int, required=True, help="nnU-Net dataset number (1-999)")
+    nnunet.add_argument("--name", required=True, help="dataset name: DatasetNNN_NAME")
+    nnunet.set_defaults(run=cmd_export_nnunet)
+
+    monai = kinds.add_parser("monai", help="a Decathlon datalist, labels and a training snippet")
+    _common(monai)
+    monai.add_argument(
+        "--scheme", default="median_frequency", help="class weights (default: median_frequency)"
+    )
+    monai.add_argument(
+        "--validation", type=float, default=0.2, help="share of cases to validate on (0.2)"
+    )
+    monai.add_argument("--seed", type=int, default=0, help="validation split seed (0)")
+    add_engine_arguments(monai, index=True)
+    monai.set_defaults(run=cmd_export_monai)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
+    parser.add_argument("--out", required=True, type=Path, help="the folder to write into")
+    parser.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
+    parser.add_argument(
+        "--dims", type=int, choices=(2, 3), help="export only the 2D or the 3D samples"
+    )
+
+
+def _progress(what: str, total: int):
+    """``tick(phase)`` advancing a bar per phase (survey, then write) on stderr."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def tick(phase: str) -> None:
+        if phase not in bars:
+            for bar in bars.values():
+                bar.close()
+            label = f"{what}: reading" if phase == "survey" else f"{what}: writing"
+            bars[phase] = tqdm(
+                total=total, desc=label, unit="sample", disable=None, file=sys.stderr
+            )
+        bars[phase].update(1)
+
+    return tick, bars
+
+
+def _open(args):
+    from segviewer.core.io.atomic import refuse_output_in_inputs
+    from segviewer.core.io.readers import open_dataset
+
+    refuse_output_in_inputs(args.out, args.paths)
+    return open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
+
+
+def cmd_export_nnunet(args: argparse.Namespace) -> int:
+    from segviewer.core.io.nnunet import dataset_folder_name, export_nnunet
+
+    dataset_folder_name(args.id, args.name)  # refuse a bad id or name before reading
+    dataset = _open(args)
+    tick, bars = _progress("nnU-Net export", len(dataset))
+    try:
+        folder = export_nnunet(dataset, args.out, args.id, args.name, tick, args.dims)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    cases = len(list((folder / "labelsTr").iterdir()))
+    print(f"wrote {folder} ({cases} cases)")
+    return 0
+
+
+def cmd_export_monai(args: argparse.Namespace) -> int:
+    from segviewer.core.io.monai_export import export_monai
+    from segviewer.core.jobs import dataset_stats
+    from segviewer.core.stats.weights import SCHEMES
+
+    if args.scheme not in SCHEMES:
+        return fail(f"unknown scheme {args.scheme!r}; expected one of: {', '.join(SCHEMES)}")
+    if args.out.exists():
+        return fail(f"{args.out}: already exists; choose a new --out folder")
+    if not 0 <= args.validation < 1:
+        return fail(f"--validation {args.validation}: expected a share from 0 to below 1")
+    dataset = _open(args)
+    stats = dataset_stats(
+        dataset, engine_spec(args), args.class_axis, None, summary_index(args), None, warn
+    )
+    weights = stats.normalized_weights()[args.scheme]
+    tick, bars = _progress("MONAI export", len(dataset))
+    try:
+        out = export_monai(
+            dataset,
+            args.out,
+            weights.tolist(),
+            stats.sampler_weights().tolist(),
+            args.scheme,
+            args.validation,
+            args.seed,
+            tick,
+            args.dims,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"wrote {out} (datalist dataset.json, snippet train_monai.py)")
+    return 0

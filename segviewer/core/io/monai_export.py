@@ -1,0 +1,180 @@
+"""Export a dataset for MONAI: files, a Decathlon-style datalist and a training snippet.
+
+``OUT/imagesTr/{case}{ending}`` (channels stacked by MONAI from one file each),
+``OUT/labelsTr/{case}{ending}`` and ``OUT/dataset.json`` with ``training`` and
+``validation`` lists of ``{"image", "label"}`` paths relative to it, which
+``monai.data.load_decathlon_datalist`` loads. Labels are exclusive index labels (0
+background, c + 1 class c) when no pixel is in two classes; otherwise one 0/1 file per class
+(``labelsTr/{case}_{class}{ending}``, a multi-label target for sigmoid losses), so nothing is
+lost. ``train_monai.py`` sets up transforms, a WeightedRandomSampler with the sampler weights
+and DiceCELoss with the class weights given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.data.sample import Dataset
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.atomic import new_folder
+from segviewer.core.io.training_files import image_channels, samples_of, survey, write_array
+
+SNIPPET = "train_monai.py"
+
+
+def validation_cases(names: Sequence[str], fraction: float, seed: int) -> set[str]:
+    """A seeded ``fraction`` of the cases (at least one when there are two or more)."""
+    if not 0 <= fraction < 1:
+        raise SegviewerError(f"--validation {fraction}: expected a share from 0 to below 1")
+    count = min(len(names) - 1, max(1, round(fraction * len(names)))) if fraction else 0
+    order = np.random.default_rng(seed).permutation(len(names))
+    return {names[i] for i in order[:count]}
+
+
+def export_monai(
+    dataset: Dataset,
+    out: Path,
+    class_weights: Sequence[float],
+    sampler_weights: Sequence[float],
+    scheme: str,
+    validation: float = 0.2,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    dims: int | None = None,
+) -> Path:
+    """Write the new folder ``out`` (complete or not at all); return it. ``class_weights``
+    (background first) and ``sampler_weights`` (one per sample of the dataset) go into the
+    snippet; ``dims`` exports only the 2D or 3D samples."""
+    out = Path(out)
+    if out.exists():
+        raise SegviewerError(f"{out}: already exists; choose a new --out folder")
+    tick = (lambda phase: None) if progress is None else progress
+    found = survey(samples_of(dataset, dims), lambda: tick("survey"))
+    ending = found.file_ending
+    one_hot = found.conflicts > 0
+    held_out = validation_cases(dataset.names, validation, seed)
+    lists: dict[str, list] = {"training": [], "validation": []}
+    sampler: list[float] = []
+    with new_folder(out) as tmp:
+        (tmp / "imagesTr").mkdir()
+        (tmp / "labelsTr").mkdir()
+        index_of = {name: i for i, name in enumerate(dataset.names)}
+        for sample in samples_of(dataset, dims):
+            index = index_of[sample.name]
+            images = []
+            for c, channel in enumerate(image_channels(sample)):
+                images.append(f"imagesTr/{sample.name}_{c:04d}{ending}")
+                write_array(tmp / images[-1], channel, sample)
+            if one_hot:
+                label = [f"labelsTr/{sample.name}_{n}{ending}" for n in found.class_names]
+                for path, mask in zip(label, sample.masks, strict=True):
+                    write_array(tmp / path, mask, sample)
+            else:
+                label = f"labelsTr/{sample.name}{ending}"
+                write_array(tmp / label, _index_labels(sample.masks), sample)
+            part = "validation" if sample.name in held_out else "training"
+            lists[part].append({"image": images if len(images) > 1 else images[0], "label": label})
+            if part == "training":
+                sampler.append(float(sampler_weights[index]))
+            tick("write")
+        datalist = {
+            "name": dataset.name,
+            "labels": {"0": "background"}
+            | {str(c + 1): n for c, n in enumerate(found.class_names)},
+            "label_format": "one file per class (multi-label)" if one_hot else "index labels",
+            **lists,
+        }
+        (tmp / "dataset.json").write_text(json.dumps(datalist, indent=2), encoding="utf-8")
+        snippet = training_snippet(
+            found.class_names, class_weights, sampler, scheme, one_hot, found.dims
+        )
+        (tmp / SNIPPET).write_text(snippet, encoding="utf-8")
+    return out
+
+
+def _index_labels(masks: np.ndarray) -> np.ndarray:
+    labels = np.zeros(masks.shape[1:], np.uint8 if len(masks) < 255 else np.uint16)
+    for c, mask in enumerate(masks):
+        labels[mask > 0] = c + 1
+    return labels
+
+
+def training_snippet(
+    classes: Sequence[str],
+    class_weights: Sequence[float],
+    sampler_weights: Sequence[float],
+    scheme: str,
+    one_hot: bool,
+    dims: int,
+) -> str:
+    """A runnable MONAI set-up: datalists, transforms, sampler and weighted DiceCELoss."""
+    weights = ", ".join(f"{w:.6g}" for w in class_weights)
+    sampler = ", ".join(f"{w:.6g}" for w in sampler_weights)
+    patch = (128, 128) if dims == 2 else (64, 64, 64)
+    if one_hot:
+        loss = (
+            "# one 0/1 channel per class (overlaps kept): sigmoid outputs, no background channel\n"
+            "loss_function = DiceCELoss(sigmoid=True, weight=CLASS_WEIGHTS[1:])\n"
+            "OUT_CHANNELS = len(CLASS_NAMES) - 1"
+        )
+    else:
+        loss = (
+            "# index labels (0 = background): softmax outputs, one channel per class\n"
+            "loss_function = DiceCELoss(to_onehot_y=True, softmax=True, weight=CLASS_WEIGHTS)\n"
+            "OUT_CHANNELS = len(CLASS_NAMES)"
+        )
+    return f'''"""MONAI training set-up for this export, written by segviewer.
+
+Class weights: scheme '{scheme}' (normalized: mean over present classes = 1), background
+first. Sampler weights: segviewer's rarest_class scheme, one per training case, for
+torch.utils.data.WeightedRandomSampler. Run it to load one batch and compute the loss.
+"""
+
+from pathlib import Path
+
+import torch
+from monai.data import DataLoader, Dataset, load_decathlon_datalist
+from monai.losses import DiceCELoss
+from monai.transforms import (
+    Compose,
+    EnsureChannelFirstd,
+    EnsureTyped,
+    LoadImaged,
+    RandSpatialCropd,
+    ScaleIntensityRangePercentilesd,
+    SpatialPadd,
+)
+
+DATALIST = Path(__file__).with_name("dataset.json")
+CLASS_NAMES = {["background", *classes]!r}
+CLASS_WEIGHTS = torch.tensor([{weights}], dtype=torch.float32)
+SAMPLER_WEIGHTS = [{sampler}]
+PATCH = {patch!r}
+
+{loss}
+
+train_files = load_decathlon_datalist(DATALIST, True, "training")
+validation_files = load_decathlon_datalist(DATALIST, True, "validation")
+keys = ["image", "label"]
+train_transforms = Compose([
+    LoadImaged(keys, image_only=True),
+    EnsureChannelFirstd(keys),
+    ScaleIntensityRangePercentilesd("image", 1, 99.8, 0.0, 1.0),
+    SpatialPadd(keys, PATCH),
+    RandSpatialCropd(keys, PATCH, random_size=False),
+    EnsureTyped(keys),
+])
+sampler = torch.utils.data.WeightedRandomSampler(SAMPLER_WEIGHTS, len(train_files))
+train_loader = DataLoader(Dataset(train_files, train_transforms), batch_size=2, sampler=sampler)
+
+if __name__ == "__main__":
+    batch = next(iter(train_loader))
+    logits = torch.zeros((batch["label"].shape[0], OUT_CHANNELS, *PATCH))
+    target = batch["label"].float()
+    print("image", tuple(batch["image"].shape), "label", tuple(batch["label"].shape),
+          "loss", float(loss_function(logits, target)))
+'''

@@ -1,0 +1,119 @@
+"""An nnU-Net v2 raw dataset folder (``dataset.json`` + ``imagesTr`` + ``labelsTr``) as
+one-hot masks: plain labels become one mask each, regions become overlapping masks, and the
+``ignore`` label becomes the sample's ignore mask."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.data.sample import Sample, SampleRef, Source
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.label_scheme import LabelScheme
+from segviewer.core.io.readers._common import reading
+
+DESCRIPTION = "dataset.json"
+
+
+def is_nnunet_folder(path: Path) -> bool:
+    return (
+        os.path.isfile(path / DESCRIPTION)
+        and os.path.isdir(path / "imagesTr")
+        and os.path.isdir(path / "labelsTr")
+    )
+
+
+def _description(root: Path) -> dict:
+    where = root / DESCRIPTION
+    with reading(where, "dataset.json"):
+        data = json.loads(where.read_text(encoding="utf-8"))
+    missing = [k for k in ("labels", "channel_names", "file_ending") if k not in data]
+    if not isinstance(data, dict) or missing:
+        raise SegviewerError(
+            f"{where}: not an nnU-Net dataset.json (no {missing[0] if missing else 'object'}); "
+            "expected labels, channel_names and file_ending"
+        )
+    return data
+
+
+def _scheme(data: dict, where: Path) -> tuple[LabelScheme, list[int]]:
+    """The label scheme, and the class order to show (segviewer's own when it exported)."""
+    scheme = LabelScheme.from_labels_json(
+        data["labels"], data.get("regions_class_order"), str(where)
+    )
+    names = list(scheme.class_names)
+    wanted = (
+        data.get("segviewer", {}).get("classes")
+        if isinstance(data.get("segviewer"), dict)
+        else None
+    )
+    if isinstance(wanted, list) and sorted(map(str, wanted)) == sorted(names):
+        return scheme, [names.index(str(n)) for n in wanted]
+    return scheme, list(range(len(names)))
+
+
+def nnunet_refs(root: Path, warn: Callable[[str], None] | None = None) -> list[SampleRef]:
+    """One sample per label file that has its image files; the others are named in a
+    warning and left out."""
+    data = _description(root)
+    scheme, order = _scheme(data, root / DESCRIPTION)
+    ending = str(data["file_ending"])
+    channels = len(data["channel_names"])
+    refs, orphans = [], []
+    for label_path in sorted((root / "labelsTr").glob(f"*{ending}")):
+        case = label_path.name[: -len(ending)]
+        images = [root / "imagesTr" / f"{case}_{c:04d}{ending}" for c in range(channels)]
+        if not all(p.is_file() for p in images):
+            orphans.append(label_path.name)
+            continue
+        source = Source("nifti" if ending.startswith(".nii") else "memory", (*images, label_path))
+
+        def load(case=case, images=images, label_path=label_path, source=source) -> Sample:
+            return _read_case(case, images, label_path, scheme, order, source)
+
+        refs.append(SampleRef(case, load, source))
+    if orphans and warn is not None:
+        warn(
+            f"{root / 'labelsTr'}: {len(orphans)} label file(s) without their image "
+            f"(imagesTr/CASE_0000{ending}) left out: {', '.join(orphans[:5])}"
+        )
+    if not refs:
+        raise SegviewerError(
+            f"{root}: an nnU-Net dataset with no case that has both labels and images"
+        )
+    return refs
+
+
+def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """An image or label file and its NIfTI affine (None for PNG/TIFF)."""
+    with reading(path, "image file"):
+        if path.name.endswith((".nii.gz", ".nii")):
+            import nibabel
+
+            img = nibabel.load(path)
+            return np.asanyarray(img.dataobj), np.asarray(img.affine)
+        import imageio.v3 as iio
+
+        return np.asarray(iio.imread(path)), None
+
+
+def _read_case(case, images, label_path, scheme, order, source) -> Sample:
+    channels = [_read(p)[0] for p in images]
+    labels, affine = _read(label_path)
+    if any(c.shape != labels.shape for c in channels):
+        raise SegviewerError(
+            f"{label_path}: labels of shape {labels.shape}, image of {channels[0].shape}; "
+            "expected the same shape"
+        )
+    masks, ignore = scheme.decode(labels)
+    image = channels[0] if len(channels) == 1 else np.stack(channels, axis=-1)
+    source.affine = affine
+    scale = None if affine is None else tuple(np.linalg.norm(affine[:3, :3], axis=0)[: labels.ndim])
+    names = [scheme.class_names[i] for i in order]
+    return Sample(
+        case, image, np.ascontiguousarray(masks[order]), names, source, scale=scale, ignore=ignore
+    )

@@ -1,0 +1,128 @@
+"""Image and label files as training frameworks read them (nnU-Net, MONAI).
+
+3D samples are NIfTI (``.nii.gz``, with the sample's affine or its voxel size); 2D samples
+are PNG when every image is 8- or 16-bit integer, else NIfTI. One file per channel (nnU-Net's
+``{case}_{XXXX}``); labels are one integer image per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.label_scheme import LabelScheme, combinations_in
+
+PNG_TYPES = (np.uint8, np.uint16, np.bool_)
+
+
+@dataclass
+class DatasetSurvey:
+    """What an export must know before writing a file: read once over every sample."""
+
+    class_names: list[str]
+    dims: int
+    channels: int
+    png: bool  # every image fits PNG (2D, 8/16-bit)
+    combinations: set = field(default_factory=set)
+    sizes: np.ndarray | None = None  # pixels per class
+    conflicts: int = 0
+    ignore: bool = False
+
+    @property
+    def file_ending(self) -> str:
+        return ".png" if self.png else ".nii.gz"
+
+    def scheme(self) -> LabelScheme:
+        return LabelScheme.for_dataset(self.class_names, self.combinations, list(self.sizes))
+
+
+def channels_of(sample: Sample) -> int:
+    return sample.image.shape[-1] if sample.rgb else 1
+
+
+def survey(samples: Iterable[Sample], progress: Callable[[], None] | None = None) -> DatasetSurvey:
+    """Classes, dimensions, channels, file type and class combinations of a dataset;
+    refuses samples that differ from the first in classes, dimensions or channels."""
+    result = None
+    first = None
+    for sample in samples:
+        dims, channels = len(sample.spatial_shape), channels_of(sample)
+        if result is None:
+            first = sample
+            result = DatasetSurvey(list(sample.class_names), dims, channels, dims == 2)
+            result.sizes = np.zeros(len(sample.class_names), np.int64)
+        _check_like(first, sample, result, dims, channels)
+        result.png &= sample.image.dtype.type in PNG_TYPES
+        result.combinations |= combinations_in(sample.masks)
+        result.sizes += sample.masks.reshape(len(sample.masks), -1).sum(axis=1, dtype=np.int64)
+        result.conflicts += int(np.count_nonzero(sample.masks.sum(axis=0) > 1))
+        result.ignore |= sample.ignore is not None and bool(sample.ignore.any())
+        if progress is not None:
+            progress()
+    if result is None:
+        raise SegviewerError("nothing to export: no sample of the dimensions asked for")
+    return result
+
+
+def _check_like(first: Sample, sample: Sample, survey: DatasetSurvey, dims, channels) -> None:
+    if list(sample.class_names) != survey.class_names:
+        raise SegviewerError(
+            f"{sample.name}: classes {sample.class_names} differ from {first.name}'s "
+            f"{survey.class_names}; an export needs the same classes in every sample"
+        )
+    if dims != survey.dims:
+        raise SegviewerError(
+            f"{sample.name}: a {dims}D sample among {survey.dims}D ones ({first.name}); "
+            "export 2D and 3D samples as separate datasets (--dims 2 or --dims 3)"
+        )
+    if channels != survey.channels:
+        raise SegviewerError(
+            f"{sample.name}: {channels} image channel(s), but {first.name} has "
+            f"{survey.channels}; every sample of an export needs the same channel count"
+        )
+
+
+def affine_of(sample: Sample) -> np.ndarray:
+    """The sample's NIfTI affine, else one from its voxel size (identity if unknown)."""
+    if sample.source.affine is not None:
+        return np.asarray(sample.source.affine, float)
+    affine = np.eye(4)
+    scale = sample.scale or (1.0,) * len(sample.spatial_shape)
+    for axis, size in enumerate(scale[-3:]):
+        affine[axis, axis] = size
+    return affine
+
+
+def write_array(path: Path, array: np.ndarray, sample: Sample) -> None:
+    """One image or label file: PNG (imageio) for a ``.png`` path, else NIfTI (nibabel)."""
+    if path.name.endswith(".png"):
+        import imageio.v3 as iio
+
+        iio.imwrite(path, array.astype(np.uint8) if array.dtype == bool else array)
+        return
+    import nibabel
+
+    data = array.view(np.uint8) if array.dtype == bool else array
+    if data.dtype == np.float16:
+        data = data.astype(np.float32)
+    nibabel.save(nibabel.Nifti1Image(data, affine_of(sample)), path)
+
+
+def image_channels(sample: Sample) -> list[np.ndarray]:
+    """The image as one array per channel."""
+    if sample.rgb:
+        return [np.ascontiguousarray(sample.image[..., c]) for c in range(channels_of(sample))]
+    return [sample.image]
+
+
+def samples_of(dataset: Dataset, dims: int | None = None) -> Iterable[Sample]:
+    """The dataset's samples, only those with ``dims`` spatial axes if given."""
+    for index in range(len(dataset)):
+        sample = dataset.sample(index)
+        if dims is None or len(sample.spatial_shape) == dims:
+            yield sample
