@@ -119,10 +119,8 @@ def test_combination_labels_are_each_combination_present(tmp_path):
     assert {tuple(v) for v in combinations.values()} == expected
     labels = list(range(1, len(expected) + 1))
     assert sorted(int(k) for k in combinations) == labels
-    for c, name in enumerate(names):  # each class is the region of the labels that hold it
-        assert description["labels"][name] == [
-            int(k) for k, v in combinations.items() if name in v
-        ]
+    for name in names:  # each class is the region of the labels that hold it
+        assert description["labels"][name] == [int(k) for k, v in combinations.items() if name in v]
     assert description["regions_class_order"] == [1, 2, 3]
 
 
@@ -286,11 +284,14 @@ def test_monai_export_of_overlapping_volumes_keeps_one_file_per_class(tmp_path):
         sample = by_name[Path(entry["image"]).name.removesuffix("_0000.nii.gz")]
         assert np.array_equal(np.asarray(item["label"]), sample.masks)
         assert np.array_equal(np.asarray(item["image"])[0], sample.image)
-    snippet = subprocess.run([sys.executable, out / "train_monai.py"], capture_output=True, text=True)
+    snippet = subprocess.run(
+        [sys.executable, out / "train_monai.py"], capture_output=True, text=True
+    )
     assert snippet.returncode == 0, snippet.stderr[-2000:]
-    assert "label (2, 2, 64, 64, 64)" in snippet.stdout and "sigmoid=True" in (
-        out / "train_monai.py"
-    ).read_text()
+    assert (
+        "label (2, 2, 64, 64, 64)" in snippet.stdout
+        and "sigmoid=True" in (out / "train_monai.py").read_text()
+    )
 
 
 def test_monai_cli_writes_the_dataset_weights_and_refuses_an_existing_folder(tmp_path):

@@ -227,7 +227,9 @@ def test_bad_input_is_explained():
         finetune(model, *split(conflicted), FinetuneSettings(steps=1))
     volume = make_dataset_samples(5, count=0, volumes=1)[0]
     resolve_sample(volume, "priority", [1, 0])
-    with pytest.raises(SegviewerError, match="volume_000: a 3D sample; this fine-tune trains on 2D"):
+    with pytest.raises(
+        SegviewerError, match="volume_000: a 3D sample; this fine-tune trains on 2D"
+    ):
         finetune(model, [volume], resolved_samples(1), FinetuneSettings(steps=1))
     if not torch.cuda.is_available():
         with pytest.raises(SegviewerError, match="CUDA was requested but no GPU"):
