@@ -305,3 +305,21 @@ def test_monai_cli_writes_the_dataset_weights_and_refuses_an_existing_folder(tmp
     assert f"CLASS_WEIGHTS = torch.tensor([{weights}]" in snippet
     again = run_cli("export", "monai", data, "--out", tmp_path / "m")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_the_workspace_exports_the_masks_as_edited(tmp_path):
+    from segviewer.core.workspace import Workspace
+
+    data = tmp_path / "data"
+    save_samples(volumes(2), data, "masks")
+    workspace = Workspace.open(data)
+    workspace.show(0)
+    workspace.apply_rule("priority", scope="dataset", priority=["spot", "cell"])
+    folder = workspace.export_nnunet(tmp_path / "raw", 30, "edited")
+    description = json.loads((folder / "dataset.json").read_text())
+    assert description["segviewer"]["labels"] == "plain"  # the edits, not the files on disk
+    out = workspace.export_monai(tmp_path / "monai", scheme="enet", validation=0.5)
+    stats = workspace.stats()
+    weights = ", ".join(f"{w:.6g}" for w in stats.normalized_weights()["enet"])
+    assert f"CLASS_WEIGHTS = torch.tensor([{weights}]" in (out / "train_monai.py").read_text()
+    assert len(json.loads((out / "dataset.json").read_text())["validation"]) == 1

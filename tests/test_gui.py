@@ -317,6 +317,39 @@ def test_save_tab_refuses_conflicts_then_saves_what_reads_back(panel, qtbot, tmp
     wait_for_summaries(qtbot, widget)
 
 
+def test_save_tab_exports_for_nnunet_and_monai(panel, qtbot, tmp_path):
+    import json
+
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    export = widget.saving.export
+    notification_manager.records.clear()
+    assert export.export_to(tmp_path / "raw")  # 2D and 3D samples: refused, one line
+    qtbot.waitUntil(lambda: export.worker is None, timeout=20000)
+    assert any("--dims 2 or --dims 3" in str(n.message) for n in notification_manager.records)
+    export.dims_combo.setCurrentText("2D samples only")
+    export.id_spin.setValue(42)
+    export.name_edit.setText("cells")
+    assert export.export_to(tmp_path / "raw")
+    qtbot.waitUntil(lambda: export.worker is None, timeout=30000)
+    description = json.loads((tmp_path / "raw" / "Dataset042_cells" / "dataset.json").read_text())
+    assert description["numTraining"] == 8 and description["regions_class_order"] == [1, 2]
+    export.framework_combo.setCurrentIndex(1)
+    export.dims_combo.setCurrentText("3D samples only")
+    assert not export.id_spin.isEnabled() and export.scheme_combo.isEnabled()
+    assert export.export_to(tmp_path / "monai")
+    qtbot.waitUntil(lambda: export.worker is None, timeout=30000)
+    datalist = json.loads((tmp_path / "monai" / "dataset.json").read_text())
+    assert datalist["training"] == [
+        {
+            "image": "imagesTr/volume_000_0000.nii.gz",
+            "label": ["labelsTr/volume_000_cell.nii.gz", "labelsTr/volume_000_spot.nii.gz"],
+        }
+    ]
+    assert any("Exported to" in str(n.message) for n in notification_manager.records)
+    wait_for_summaries(qtbot, widget)
+
+
 def test_napari_save_selected_layers_through_our_writer(panel, qtbot, tmp_path):
     from segviewer.core.io.readers import open_dataset
 

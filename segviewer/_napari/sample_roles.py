@@ -22,6 +22,7 @@ class SampleRoles(QWidget):
         self.roles: list[str] = []  # per sample of the dataset
         self.dataset: Dataset | None = None
         self.shape_of: Callable[[int], tuple[int, ...] | None] = lambda index: None
+        self.training_dims: Callable[[], int] = lambda: 2
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("<b>Samples</b>: select rows, then give them a role"))
@@ -34,7 +35,10 @@ class SampleRoles(QWidget):
             button = QPushButton(text, toolTip=f"The selected samples: {role}")
             button.clicked.connect(lambda _=False, r=role: self.set_role(self.selected(), r))
             buttons.addWidget(button)
-        default = QPushButton("Default split", toolTip="A seeded 75/25 split of the 2D samples")
+        default = QPushButton(
+            "Default split",
+            toolTip="A seeded 75/25 split of the samples of the dimensions trained (2D or 3D)",
+        )
         default.clicked.connect(self.default_split)
         buttons.addWidget(default)
         layout.addLayout(buttons)
@@ -46,14 +50,15 @@ class SampleRoles(QWidget):
             self.default_split()
 
     def default_split(self) -> None:
-        """A seeded split of the samples not known to be 3D; 3D samples validate."""
+        """A seeded split of the samples of the dimensions trained; the others validate."""
         if self.dataset is None:
             return
         count = len(self.dataset)
-        dims = [len(self.shape_of(i) or (0, 0)) for i in range(count)]
+        wanted = self.training_dims()
+        dims = [len(self.shape_of(i) or (0,) * wanted) for i in range(count)]  # unknown: wanted
         self.roles = ["validate"] * count
         settings = FinetuneSettings
-        for index in default_split(dims, settings.validation_fraction, settings.seed)[0]:
+        for index in default_split(dims, settings.validation_fraction, settings.seed, wanted)[0]:
             self.roles[index] = "train"
         self._fill()
 

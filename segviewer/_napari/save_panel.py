@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari.export_section import ExportSection
 from segviewer._napari.progress import progress_bar
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
@@ -61,6 +62,8 @@ class SavePanel(QWidget):
         self.worker = None  # the save running, if any
         self._stop = threading.Event()
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        self.export = ExportSection(session)
+        layout.addWidget(self.export)
         layout.addStretch(1)
 
     @property

@@ -15,9 +15,13 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer.core.errors import SegviewerError
+from segviewer.core.model.files import ARCHITECTURES
 from segviewer.core.model.finetune import FinetuneSettings
 from segviewer.core.model.losses import LOSSES, LossSettings
+from segviewer.core.stats.sampler import SAMPLERS
 from segviewer.core.stats.weights import SCHEMES
+
+SAME_ARCHITECTURE = "the start model's"
 
 
 class TrainSettingsForm(QWidget):
@@ -31,6 +35,19 @@ class TrainSettingsForm(QWidget):
         self.scratch_check = QCheckBox("fresh random weights (same architecture)")
         form.addRow("Start from:", self.start_combo)
         form.addRow("", self.scratch_check)
+        self.arch_combo = QComboBox(
+            toolTip="Train a fresh MONAI network of this architecture instead of the start "
+            "model (its weights are random; use a learning rate of ~3e-3)"
+        )
+        self.arch_combo.addItems([SAME_ARCHITECTURE, *ARCHITECTURES])
+        form.addRow("Architecture:", self.arch_combo)
+        self.dims_combo = QComboBox(
+            toolTip="2D trains on 2D samples (3D ones validate); 3D trains a 3D network on "
+            "3D patches of the volumes"
+        )
+        self.dims_combo.addItems(["2D", "3D"])
+        self.dims_combo.currentTextChanged.connect(self._show_dims)
+        form.addRow("Train in:", self.dims_combo)
         self.loss_combo = QComboBox()
         self.loss_combo.addItems(LOSSES)
         self.loss_combo.setCurrentText("dicece")
@@ -67,6 +84,17 @@ class TrainSettingsForm(QWidget):
             numbers.addWidget(widget)
         form.addRow(numbers)
         form.addRow("Patch side (px):", self.patch)
+        self.foreground = QDoubleSpinBox(
+            minimum=0, maximum=1, value=0.33, singleStep=0.05,
+            toolTip="Share of patches centred on a pixel of a class present (nnU-Net: 0.33)",
+        )  # fmt: skip
+        form.addRow("On foreground:", self.foreground)
+        self.sampler_combo = QComboBox(
+            toolTip="How training samples are drawn: uniformly, or by rarest-class sampler "
+            "weights (samples holding rare classes more often)"
+        )
+        self.sampler_combo.addItems(SAMPLERS)
+        form.addRow("Sampler:", self.sampler_combo)
         self.conflicts_combo = QComboBox()
         self.conflicts_combo.addItem("refuse: resolve them first", "refuse")
         self.conflicts_combo.addItem("ignore: leave them out of the loss", "ignore")
@@ -75,6 +103,17 @@ class TrainSettingsForm(QWidget):
         self.device_combo.addItems(["cpu", "cuda"])
         form.addRow("Device:", self.device_combo)
         self._show_loss_options("dicece")
+
+    def _show_dims(self, text: str) -> None:
+        self.patch.setValue(64 if text == "3D" else 128)
+
+    def dims(self) -> int:
+        return 3 if self.dims_combo.currentText() == "3D" else 2
+
+    def architecture(self) -> str | None:
+        """The fresh architecture chosen, or None to train the start model."""
+        text = self.arch_combo.currentText()
+        return None if text == SAME_ARCHITECTURE else text
 
     def _show_loss_options(self, name: str) -> None:
         self.lambda_row.setEnabled(name == "dicece")
@@ -106,6 +145,8 @@ class TrainSettingsForm(QWidget):
             self.steps.value(),
             lr,
             self.batch.value(),
-            (self.patch.value(), self.patch.value()),
+            (self.patch.value(),) * self.dims(),
             conflicts=self.conflicts_combo.currentData(),
+            foreground=self.foreground.value(),
+            sampler=self.sampler_combo.currentText(),
         )

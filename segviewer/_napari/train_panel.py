@@ -26,7 +26,7 @@ from segviewer._napari.train_form import TrainSettingsForm
 from segviewer._napari.train_worker import TrainingEvents, fine_tune_worker, sample_loaders
 from segviewer._napari.tuned_model import TunedModelActions
 from segviewer.core.errors import SegviewerError
-from segviewer.core.model.files import LoadedModel
+from segviewer.core.model.files import LoadedModel, fresh_model
 from segviewer.core.model.finetune import (
     FinetuneResult,
     FinetuneSettings,
@@ -73,6 +73,8 @@ class TrainPanel(TunedModelActions, QWidget):
         layout.addWidget(self.form)
 
         self.samples = SampleRoles()
+        self.samples.training_dims = self.form.dims
+        self.form.dims_combo.currentTextChanged.connect(lambda _: self.samples.default_split())
         layout.addWidget(self.samples)
 
         buttons = QHBoxLayout()
@@ -123,11 +125,19 @@ class TrainPanel(TunedModelActions, QWidget):
         """(opener of the start model, training loaders, validation loaders)."""
         session = self.session
         name = self.form.start_combo.currentText()
-        open_model = self.models.opener(name, ["background", *session.sample.class_names])
+        classes = ["background", *session.sample.class_names]
+        open_model = self.models.opener(name, classes)
         in_memory, scratch = name in self.models.loaded, self.form.scratch_check.isChecked()
+        dims, arch = self.form.dims(), self.form.architecture()
+        channels = session.sample.image.shape[-1] if session.sample.rgb else 1
 
         def opener() -> LoadedModel:  # runs in the worker; training changes a model in place
+            if arch is not None:
+                window = (256, 256) if dims == 2 else (64, 64, 64)
+                return fresh_model(arch, classes, channels, dims, window)
             model = open_model()
+            if model.info.spatial_dims != dims and model.volume_model is not None:
+                model = model.volume_model
             if scratch:
                 return untrained_copy(model)
             return copy.deepcopy(model) if in_memory else model

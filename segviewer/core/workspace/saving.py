@@ -86,3 +86,35 @@ class SavingMixin:
         path = job.run(progress)
         self.finish_save(job)
         return path
+
+    def export_nnunet(
+        self, out: str | Path, dataset_id: int, name: str, dims: int | None = None
+    ) -> Path:
+        """The dataset as the user has it now (edits included) as the nnU-Net v2 raw dataset
+        ``out/DatasetNNN_NAME`` (core.io.nnunet); ``dims`` keeps only 2D or 3D samples."""
+        from segviewer.core.io.nnunet import export_nnunet
+
+        return export_nnunet(self._require_dataset(), Path(out), dataset_id, name, dims=dims)
+
+    def export_monai(
+        self,
+        out: str | Path,
+        scheme: str = "median_frequency",
+        validation: float = 0.2,
+        seed: int = 0,
+        dims: int | None = None,
+    ) -> Path:
+        """The dataset as the user has it now as a MONAI datalist folder with its files and a
+        training snippet using the class weights of ``scheme`` (core.io.monai_export)."""
+        from segviewer.core.io.monai_export import export_monai
+        from segviewer.core.stats.weights import SCHEMES
+
+        if scheme not in SCHEMES:
+            raise SegviewerError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
+        stats = self.stats()
+        weights = stats.normalized_weights()[scheme].tolist()
+        dataset = self._require_dataset()
+        sampler = stats.sampler_weights().tolist()
+        return export_monai(
+            dataset, Path(out), weights, sampler, scheme, validation, seed, dims=dims
+        )

@@ -1,0 +1,113 @@
+"""The Save tab's "Export for training" section: the dataset for nnU-Net v2 or MONAI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from napari.qt.threading import create_worker
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+)
+
+from segviewer._napari.session import ViewerSession
+from segviewer.core.errors import SegviewerError
+from segviewer.core.stats.weights import SCHEMES
+
+FRAMEWORKS = {"nnunet": "nnU-Net v2 raw dataset", "monai": "MONAI datalist + snippet"}
+DIMS = {"all samples": None, "2D samples only": 2, "3D samples only": 3}
+
+
+class ExportSection(QGroupBox):
+    """Framework, its options and an Export button; the export runs in a worker."""
+
+    def __init__(self, session: ViewerSession):
+        super().__init__("Export for training")
+        self.session = session
+        self.worker = None
+        form = QFormLayout(self)
+        self.framework_combo = QComboBox()
+        for key, label in FRAMEWORKS.items():
+            self.framework_combo.addItem(label, key)
+        self.framework_combo.currentIndexChanged.connect(self._show_options)
+        form.addRow("For:", self.framework_combo)
+        self.id_spin = QSpinBox(minimum=1, maximum=999, value=501)
+        self.id_spin.setToolTip("nnU-Net's dataset number: the folder is DatasetNNN_NAME")
+        self.name_edit = QLineEdit("segviewer", toolTip="nnU-Net's dataset name")
+        form.addRow("Dataset number:", self.id_spin)
+        form.addRow("Dataset name:", self.name_edit)
+        self.scheme_combo = QComboBox(toolTip="Class weights written into the MONAI snippet")
+        self.scheme_combo.addItems(SCHEMES)
+        self.scheme_combo.setCurrentText("median_frequency")
+        form.addRow("Class weights:", self.scheme_combo)
+        self.dims_combo = QComboBox(toolTip="nnU-Net and MONAI datasets are all 2D or all 3D")
+        self.dims_combo.addItems(list(DIMS))
+        form.addRow("Export:", self.dims_combo)
+        self.export_button = QPushButton("Export…", toolTip="Write the dataset as it is now")
+        self.export_button.clicked.connect(self._dialog)
+        form.addRow(self.export_button)
+        self._show_options()
+
+    @property
+    def framework(self) -> str:
+        return self.framework_combo.currentData()
+
+    def _show_options(self) -> None:
+        nnunet = self.framework == "nnunet"
+        for widget in (self.id_spin, self.name_edit):
+            widget.setEnabled(nnunet)
+        self.scheme_combo.setEnabled(not nnunet)
+
+    def _dialog(self) -> None:
+        if self.framework == "nnunet":
+            path = QFileDialog.getExistingDirectory(self, "Folder to write DatasetNNN_NAME into")
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Name of the new folder to export into")
+        if path:
+            self.export_to(path)
+
+    def export_to(self, out: str | Path) -> bool:
+        """Export into ``out`` in a worker; a notification says where it went or why not."""
+        workspace = self.session.workspace
+        if workspace.dataset is None:
+            show_error("Nothing to export: open a dataset first.")
+            return False
+        if self.worker is not None:
+            return False
+        self.session.edits.flush()
+        dims = DIMS[self.dims_combo.currentText()]
+        if self.framework == "nnunet":
+            job = (workspace.export_nnunet, out, self.id_spin.value(), self.name_edit.text(), dims)
+        else:
+            job = (workspace.export_monai, out, self.scheme_combo.currentText(), 0.2, 0, dims)
+        self.worker = create_worker(_run, *job)
+        self.worker.returned.connect(_report)
+        self.worker.finished.connect(self._on_finished)
+        self.export_button.setEnabled(False)
+        self.worker.start()
+        return True
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.export_button.setEnabled(True)
+
+
+def _run(export, *args) -> str:
+    """Run an export; the line to show (where it went, or what went wrong)."""
+    try:
+        return f"Exported to {export(*args)}"
+    except SegviewerError as error:
+        return f"error: {error}"
+
+
+def _report(message: str) -> None:
+    if message.startswith("error: "):
+        show_error(message.removeprefix("error: "))
+    else:
+        show_info(message)
