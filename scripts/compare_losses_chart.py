@@ -1,21 +1,30 @@
-"""The README's compare-losses chart: the sample data, one short training per loss setting.
+"""The README's compare-losses figures: one short training per loss setting.
 
-Run: .venv/bin/python scripts/compare_losses_chart.py  (about 10 min on 2 CPU cores).
+Run: .venv/bin/python scripts/compare_losses_chart.py  (about 25 min on 2 CPU cores).
 Each run starts from the same fresh random BasicUNet (the bundled model's architecture), so
-what the loss does to the rare class shows within a few hundred steps. Writes
-resources/compare-losses.png and prints the table (also as JSON) for the README.
+what the loss does to the rare class shows within a few hundred steps.
+
+1. The sample data's 2D samples: losses, class weights and the background in the Dice term.
+   Writes resources/compare-losses.png.
+2. Loss weights against sampler weights where the rare class is missing from most samples:
+   2 of the 6 training images whole, the other 4 cut into every 128² crop without a spot
+   pixel (a dataset where most samples hold no spot), validated on the same 2 images.
+Prints the tables (also as JSON) for the README.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 
 from segviewer._napari.chart_style import BACKDROP
 from segviewer._napari.train_chart import draw_comparison
+from segviewer.core.data.sample import Sample
 from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
 from segviewer.core.model.finetune import (
     FinetuneSettings,
@@ -27,10 +36,38 @@ from segviewer.core.model.finetune import (
     untrained_copy,
 )
 from segviewer.core.model.registry import open_model
+from segviewer.core.stats.classes import ClassStats, tally
 
-RUNS = ("dice", "dice:inverse_frequency", "ce", "ce:inverse_frequency", "dicece",
-        "dicece:inverse_frequency")  # fmt: skip
+RUNS = ("dice", "dice:uniform:nobg", "dice:inverse_frequency", "ce", "ce:inverse_frequency",
+        "dicece", "dicece:inverse_frequency")  # fmt: skip
+SAMPLER_RUNS = ("dicece", "dicece:inverse_frequency", "dicece:uniform:sampler",
+                "dicece:inverse_frequency:sampler")  # fmt: skip
 OUT = Path(__file__).resolve().parents[1] / "resources" / "compare-losses.png"
+
+
+def spot_free_crops(sample: Sample, side: int = 128) -> list[Sample]:
+    """Every ``side``² crop (stride side / 2) of ``sample`` with cells but no spot pixel."""
+    crops = []
+    height, width = sample.spatial_shape
+    for y in range(0, height - side + 1, side // 2):
+        for x in range(0, width - side + 1, side // 2):
+            box = (slice(y, y + side), slice(x, x + side))
+            masks = sample.masks[(slice(None), *box)]
+            if masks[1].any() or not masks[0].any():
+                continue
+            name = f"{sample.name}_y{y}_x{x}"
+            crops.append(replace(sample, name=name, image=sample.image[box].copy(),
+                                 masks=masks.copy()))  # fmt: skip
+    return crops
+
+
+def compare(model, train, validation, specs, base):
+    runs = [run_settings(spec, base) for spec in specs]
+    results = compare_losses(model, train, validation, runs)
+    labels, dice = [run_label(r) for r in runs], [best_dice(r) for r in results]
+    for label, row, result in zip(labels, dice, results, strict=True):
+        print(f"{label:<40}", " ".join(f"{d:.3f}" for d in row), f"best step {result.best_step}")
+    return labels, dice
 
 
 def main() -> None:
@@ -39,19 +76,25 @@ def main() -> None:
     base = FinetuneSettings(steps=300, lr=3e-3, batch=8, patch=(128, 128), conflicts="ignore")
     train, validation = split(samples, base.validation_fraction, base.seed)
     model = untrained_copy(open_model("bundled"), seed=0)
-    runs = [run_settings(spec, base) for spec in RUNS]
-    results = compare_losses(model, train, validation, runs)
-    labels, dice = [run_label(r) for r in runs], [best_dice(r) for r in results]
+    labels, dice = compare(model, train, validation, RUNS, base)
     figure = Figure(figsize=(6, 3.6), dpi=110, layout="constrained")
     figure.patch.set_facecolor(BACKDROP)
     draw_comparison(figure, labels, dice, model.info.classes)
     figure.savefig(OUT)
-    for label, row, result in zip(labels, dice, results, strict=True):
-        print(f"{label:<34}", " ".join(f"{d:.3f}" for d in row), f"best step {result.best_step}")
     print(json.dumps({"classes": model.info.classes, "runs": dict(zip(RUNS, dice, strict=True)),
                       "train": [s.name for s in train],
                       "validation": [s.name for s in validation]}))  # fmt: skip
     print(f"wrote {OUT}")
+
+    sparse = train[:2] + [crop for sample in train[2:] for crop in spot_free_crops(sample)]
+    stats = ClassStats(sparse[0].class_names, [s.name for s in sparse],
+                       np.stack([tally(s.masks) for s in sparse]))  # fmt: skip
+    weights = stats.sampler_weights()
+    print(f"sampler scenario: {len(sparse)} training samples, spot in "
+          f"{stats.present_in[2]}; a sample with spots weighs {weights[0]:.4f}, "
+          f"one without {weights[-1]:.4f}")  # fmt: skip
+    _, sampler_dice = compare(model, sparse, validation, SAMPLER_RUNS, base)
+    print(json.dumps({"sampler_runs": dict(zip(SAMPLER_RUNS, sampler_dice, strict=True))}))
 
 
 if __name__ == "__main__":

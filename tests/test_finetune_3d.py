@@ -91,21 +91,22 @@ def test_a_weakened_3d_model_is_repaired_by_3d_finetuning():
     assert model.info.spatial_dims == 3
     train, validation = volumes(7, 3), volumes(8, 1)
     healthy = validation_dice(model, validation, "cpu")
-    with torch.no_grad():  # weaken: a new random output layer
-        for parameter in model.network.final_conv.parameters():
-            parameter.normal_(0, 0.5)
+    with torch.no_grad():  # weaken: noise of half each tensor's spread on every weight
+        for parameter in model.network.parameters():
+            parameter.add_(torch.randn_like(parameter) * parameter.std() * 0.5)
     weakened = validation_dice(model, validation, "cpu")
-    assert weakened[2] < healthy[2] - 0.3, (weakened, healthy)
+    assert weakened[2] < healthy[2] - 0.2, (weakened, healthy)
     settings = FinetuneSettings(
-        steps=40, lr=3e-3, batch=2, patch=(32, 48, 48), validate_every=20, foreground=0.5
+        steps=40, lr=1e-3, batch=2, patch=(32, 48, 48), validate_every=20, foreground=0.5
     )
     result = finetune(model, train, validation, settings)
     repaired = validation_dice(model, validation, "cpu")
     assert result.best_step > 0 and result.stopped is None
-    assert repaired[1] > weakened[1] + 0.2 and repaired[2] > weakened[2] + 0.3, (
+    assert repaired[1] > weakened[1] + 0.1 and repaired[2] > weakened[2] + 0.2, (
         weakened,
         repaired,
     )
+    assert min(repaired[1:]) > 0.85
 
 
 def test_a_3d_patch_larger_than_a_volume_is_refused(tmp_path):
