@@ -243,8 +243,10 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     if not validation:
         split(train, 0.25, args.seed)  # says why: too few samples
     others = sum(1 for n in dims if n != wanted)
-    if others:
-        warn(f"{others} sample(s) not {wanted}D validate only (the model trains on {wanted}D)")
+    if others and wanted == 2:
+        warn(f"{others} 3D sample(s) validate only (the model trains on 2D patches)")
+    elif others:
+        warn(f"{others} 2D sample(s) left out (a 3D model trains and validates on volumes)")
     spacing = getattr(train[0], "spacing", None)
     patch = _patch(args.patch, wanted) or default_patch(train, wanted, spacing)
     lr = args.lr if args.lr is not None else (3e-3 if args.arch else 1e-4)

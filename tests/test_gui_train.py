@@ -175,3 +175,35 @@ def test_bad_settings_are_notifications(train_tab, qtbot):
             wait(qtbot, tab)
             assert any("CUDA was requested but no GPU" in m for m in messages())
             assert tab.status.text().startswith("Stopped: CUDA was requested")
+
+
+def test_the_train_tab_trains_a_fresh_3d_network_on_volumes(panel, qtbot, tmp_path):  # noqa: F811
+    from segviewer.core.data.synthetic import make_sample
+    from segviewer.core.editing.rules import resolve_sample
+    from segviewer.core.io.writers import save_samples
+
+    rng = np.random.default_rng(5)
+    volumes = [make_sample(rng, (16, 32, 32), f"vol{i}") for i in range(3)]
+    for volume in volumes:
+        resolve_sample(volume, "priority", [1, 0])
+    save_samples(volumes, tmp_path / "vols", "masks")
+    viewer, widget = panel
+    viewer.open(str(tmp_path / "vols"), plugin="segviewer")
+    wait_for_summaries(qtbot, widget)
+    tab = widget.training
+    widget.tabs.setCurrentWidget(tab)
+    tab.form.dims_combo.setCurrentText("3D")
+    assert tab.form.patch.value() == 64
+    assert sorted(tab.samples.roles) == ["train", "train", "validate"]
+    tab.form.arch_combo.setCurrentText("unet")
+    tab.form.patch.setValue(16)
+    tab.form.steps.setValue(3)
+    tab.form.batch.setValue(1)
+    tab.form.sampler_combo.setCurrentText("rarest_class")
+    assert tab.train()
+    wait(qtbot, tab)
+    name, model = tab.tuned
+    assert model.info.spatial_dims == 3 and model.info.architecture["name"] == "UNet"
+    assert model.info.training["patch"] == [16, 16, 16]
+    assert model.info.training["sampler"] == "rarest_class"
+    assert len(tab._losses[0]) == 3

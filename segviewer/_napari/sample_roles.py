@@ -56,10 +56,12 @@ class SampleRoles(QWidget):
         count = len(self.dataset)
         wanted = self.training_dims()
         dims = [len(self.shape_of(i) or (0,) * wanted) for i in range(count)]  # unknown: wanted
-        self.roles = ["validate"] * count
+        self.roles = ["skip"] * count
         settings = FinetuneSettings
-        for index in default_split(dims, settings.validation_fraction, settings.seed, wanted)[0]:
-            self.roles[index] = "train"
+        train, validation = default_split(dims, settings.validation_fraction, settings.seed, wanted)
+        for role, indices in (("train", train), ("validate", validation)):
+            for index in indices:
+                self.roles[index] = role
         self._fill()
 
     def set_role(self, indices, role: str) -> None:

@@ -101,14 +101,17 @@ def default_split(
 ) -> tuple[list[int], list[int]]:
     """Sample indices ``(train, validation)`` that the panel and the CLI both start from: a
     seeded split of the samples with ``dims`` spatial axes (a 2D model trains on 2D patches,
-    a 3D one on 3D patches); the others validate."""
+    a 3D one on 3D patches). A 2D model also validates on the 3D samples (slice by slice);
+    a 3D model cannot run on 2D samples, so they are in neither list."""
     flat = [i for i, n in enumerate(spatial_dims) if n == dims]
     try:
         train = [flat[i] for i in split(range(len(flat)), fraction, seed)[0]]
     except SegviewerError:  # too few samples to split: all of them train
         train = flat
     chosen = set(train)
-    return train, [i for i in range(len(spatial_dims)) if i not in chosen]
+    usable = (2, 3) if dims == 2 else (3,)
+    validation = [i for i, n in enumerate(spatial_dims) if i not in chosen and n in usable]
+    return train, validation
 
 
 def patches(
