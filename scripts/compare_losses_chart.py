@@ -7,15 +7,15 @@ what the loss does to the rare class shows within a few hundred steps.
 1. The sample data's 2D samples: losses, class weights and the background in the Dice term.
    Writes resources/compare-losses.png.
 2. Loss weights against sampler weights where the rare class is missing from most samples:
-   2 of the 6 training images whole, the other 4 cut into every 128² crop without a spot
-   pixel (a dataset where most samples hold no spot), validated on the same 2 images.
+   2 of the 6 training images, and 12 generator images of 256² with cells but no spot,
+   validated on the same 2 images. ``--sampler-only`` runs this part alone.
 Prints the tables (also as JSON) for the README.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from segviewer._napari.chart_style import BACKDROP
 from segviewer._napari.train_chart import draw_comparison
 from segviewer.core.data.sample import Sample
-from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples
+from segviewer.core.data.synthetic import DEFAULT_SEED, make_dataset_samples, make_sample
 from segviewer.core.model.finetune import (
     FinetuneSettings,
     best_dice,
@@ -45,20 +45,10 @@ SAMPLER_RUNS = ("dicece", "dicece:inverse_frequency", "dicece:uniform:sampler",
 OUT = Path(__file__).resolve().parents[1] / "resources" / "compare-losses.png"
 
 
-def spot_free_crops(sample: Sample, side: int = 128) -> list[Sample]:
-    """Every ``side``² crop (stride side / 2) of ``sample`` with cells but no spot pixel."""
-    crops = []
-    height, width = sample.spatial_shape
-    for y in range(0, height - side + 1, side // 2):
-        for x in range(0, width - side + 1, side // 2):
-            box = (slice(y, y + side), slice(x, x + side))
-            masks = sample.masks[(slice(None), *box)]
-            if masks[1].any() or not masks[0].any():
-                continue
-            name = f"{sample.name}_y{y}_x{x}"
-            crops.append(replace(sample, name=name, image=sample.image[box].copy(),
-                                 masks=masks.copy()))  # fmt: skip
-    return crops
+def spot_free_samples(count: int, seed: int = 7) -> list[Sample]:
+    """``count`` generator images of 256² with cells and no spot at all."""
+    rng = np.random.default_rng(seed)
+    return [make_sample(rng, (256, 256), f"nospot_{i:02d}", with_spots=False) for i in range(count)]
 
 
 def compare(model, train, validation, specs, base):
@@ -71,11 +61,20 @@ def compare(model, train, validation, specs, base):
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sampler-only", action="store_true", help="run part 2 only")
+    args = parser.parse_args()
     torch.set_num_threads(2)
     samples = make_dataset_samples(DEFAULT_SEED, count=8, volumes=0)  # the sample data's 2D part
     base = FinetuneSettings(steps=300, lr=3e-3, batch=8, patch=(128, 128), conflicts="ignore")
     train, validation = split(samples, base.validation_fraction, base.seed)
     model = untrained_copy(open_model("bundled"), seed=0)
+    if not args.sampler_only:
+        loss_figures(model, train, validation, base)
+    sampler_figures(model, train, validation, base)
+
+
+def loss_figures(model, train, validation, base) -> None:
     labels, dice = compare(model, train, validation, RUNS, base)
     figure = Figure(figsize=(6, 3.6), dpi=110, layout="constrained")
     figure.patch.set_facecolor(BACKDROP)
@@ -86,7 +85,9 @@ def main() -> None:
                       "validation": [s.name for s in validation]}))  # fmt: skip
     print(f"wrote {OUT}")
 
-    sparse = train[:2] + [crop for sample in train[2:] for crop in spot_free_crops(sample)]
+
+def sampler_figures(model, train, validation, base) -> None:
+    sparse = train[:2] + spot_free_samples(12)
     stats = ClassStats(sparse[0].class_names, [s.name for s in sparse],
                        np.stack([tally(s.masks) for s in sparse]))  # fmt: skip
     weights = stats.sampler_weights()

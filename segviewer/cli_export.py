@@ -40,7 +40,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(what: str, total: int):
+def _progress(what: str, total: int | None):
     """``tick(phase)`` advancing a bar per phase (survey, then write) on stderr."""
     from tqdm import tqdm
 
@@ -59,20 +59,21 @@ def _progress(what: str, total: int):
     return tick, bars
 
 
-def _open(args):
+def _open(args, out: Path):
+    """The dataset, once ``out`` (the folder the export creates) is known not to touch it."""
     from segviewer.core.io.atomic import refuse_output_in_inputs
     from segviewer.core.io.readers import open_dataset
 
-    refuse_output_in_inputs(args.out, args.paths)
+    refuse_output_in_inputs(out, args.paths)
     return open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
 
 
 def cmd_export_nnunet(args: argparse.Namespace) -> int:
     from segviewer.core.io.nnunet import dataset_folder_name, export_nnunet
 
-    dataset_folder_name(args.id, args.name)  # refuse a bad id or name before reading
-    dataset = _open(args)
-    tick, bars = _progress("nnU-Net export", len(dataset))
+    folder = args.out / dataset_folder_name(args.id, args.name)  # a bad id or name: refused
+    dataset = _open(args, folder)
+    tick, bars = _progress("nnU-Net export", None if args.dims else len(dataset))
     try:
         folder = export_nnunet(dataset, args.out, args.id, args.name, tick, args.dims)
     finally:
@@ -94,12 +95,12 @@ def cmd_export_monai(args: argparse.Namespace) -> int:
         return fail(f"{args.out}: already exists; choose a new --out folder")
     if not 0 <= args.validation < 1:
         return fail(f"--validation {args.validation}: expected a share from 0 to below 1")
-    dataset = _open(args)
+    dataset = _open(args, args.out)
     stats = dataset_stats(
         dataset, engine_spec(args), args.class_axis, None, summary_index(args), None, warn
     )
     weights = stats.normalized_weights()[args.scheme]
-    tick, bars = _progress("MONAI export", len(dataset))
+    tick, bars = _progress("MONAI export", None if args.dims else len(dataset))
     try:
         out = export_monai(
             dataset,

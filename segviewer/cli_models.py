@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def add_model_commands(commands) -> None:
     predict = commands.add_parser("predict", help="run a model and save its index labels")
@@ -216,6 +218,7 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     from segviewer.core.model.finetune import (
         FinetuneSettings,
         check_patch,
+        check_patch_fits,
         default_patch,
         default_split,
         split,
@@ -247,8 +250,10 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
         warn(f"{others} 3D sample(s) validate only (the model trains on 2D patches)")
     elif others:
         warn(f"{others} 2D sample(s) left out (a 3D model trains and validates on volumes)")
-    spacing = getattr(train[0], "spacing", None)
+    scales = [s.scale for s in train if s.scale is not None]
+    spacing = np.median(scales, axis=0) if scales else None
     patch = _patch(args.patch, wanted) or default_patch(train, wanted, spacing)
+    check_patch_fits(model, patch)
     lr = args.lr if args.lr is not None else (3e-3 if args.arch else 1e-4)
     settings = FinetuneSettings(
         loss, weights, args.steps, lr, args.batch, patch, args.seed, conflicts=args.conflicts,
@@ -264,16 +269,18 @@ def _trainable_model(args: argparse.Namespace, model, samples, dims: int):
     """The model to train: fresh weights of ``--arch``, the bundled pair's model of ``dims``,
     or the model given when it is one of segviewer's architectures of those dimensions."""
     from segviewer.core.errors import SegviewerError
-    from segviewer.core.model.evaluation import channel_axis_of
+    from segviewer.core.model.evaluation import channel_axis_of, check_classes
     from segviewer.core.model.files import ARCHITECTURES, fresh_model
+    from segviewer.core.model.finetune import trained_part
 
+    first = samples[0]
     if args.arch:
-        first = samples[0]
         channels = 1 if channel_axis_of(first) is None else first.image.shape[-1]
         window = (256, 256) if dims == 2 else (64, 64, 64)
-        return fresh_model(args.arch, model.info.classes, channels, dims, window)
-    if model.info.spatial_dims != dims and model.volume_model is not None:
-        model = model.volume_model
+        classes = ["background", *first.class_names]
+        return fresh_model(args.arch, classes, channels, dims, window)
+    model = trained_part(model, dims)
+    check_classes(model.info.classes, first)
     names = {a["name"] for a in ARCHITECTURES.values()}
     if model.info.architecture.get("name") not in names:
         raise SegviewerError(

@@ -323,3 +323,71 @@ def test_the_workspace_exports_the_masks_as_edited(tmp_path):
     weights = ", ".join(f"{w:.6g}" for w in stats.normalized_weights()["enet"])
     assert f"CLASS_WEIGHTS = torch.tensor([{weights}]" in (out / "train_monai.py").read_text()
     assert len(json.loads((out / "dataset.json").read_text())["validation"]) == 1
+
+
+def test_review_cases_int64_images_reserved_names_and_rgb_in_one_file(tmp_path):
+    masks = np.zeros((2, 20, 20, 20), np.uint8)
+    masks[0, 2:10] = 1
+    masks[1, 5:15] = 1
+    image = np.arange(8000, dtype=np.int64).reshape(20, 20, 20)
+    samples = [Sample(f"v{i}", image, masks, ["a", "b"]) for i in range(2)]
+    folder = export_nnunet(Dataset.from_samples("d", samples), tmp_path, 40, "int64")
+    back = read_back(folder)
+    assert np.array_equal(back["v0"].image, image) and np.array_equal(back["v0"].masks, masks)
+
+    named = [Sample("x", image, masks, ["ignore", "b"])]
+    with pytest.raises(SegviewerError, match="a class named 'ignore'"):
+        export_nnunet(Dataset.from_samples("d", named), tmp_path, 41, "reserved")
+
+    import imageio.v3 as iio  # nnU-Net's own natural-image layout: RGB in one _0000.png
+
+    root = tmp_path / "Dataset042_rgb"
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    rgb = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    labels = np.zeros((30, 40), np.uint8)
+    labels[5:20, 5:20] = 1
+    iio.imwrite(root / "imagesTr" / "road_0000.png", rgb)
+    iio.imwrite(root / "labelsTr" / "road.png", labels)
+    (root / "dataset.json").write_text(json.dumps({
+        "channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "road": 1},
+        "numTraining": 1, "file_ending": ".png",
+    }))  # fmt: skip
+    road = read_back(root)["road"]
+    assert np.array_equal(road.image, rgb) and np.array_equal(road.masks[0], labels)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: 5, "not a JSON object"),
+        (lambda d: {**d, "file_ending": ".nrrd"}, "file_ending '.nrrd' is not one segviewer"),
+        (lambda d: {**d, "labels": {"background": 0, "cell": 1}}, "label values 0..3 outside"),
+    ],
+)
+def test_bad_nnunet_folders_are_one_line(tmp_path, change, message):
+    folder = export_nnunet(Dataset.from_samples("d", volumes(1)), tmp_path, 43, "bad")
+    description = json.loads((folder / "dataset.json").read_text())
+    (folder / "dataset.json").write_text(json.dumps(change(description)))
+    result = run_cli("info", folder)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+
+
+def test_export_into_the_raw_folder_that_holds_the_input(tmp_path):
+    raw = tmp_path / "nnUNet_raw"
+    first = export_nnunet(Dataset.from_samples("d", volumes(2)), raw, 50, "first")
+    result = run_cli("export", "nnunet", first, "--out", raw, "--id", "51", "--name", "second")
+    assert result.returncode == 0, result.stderr
+    assert_same(volumes(2), read_back(raw / "Dataset051_second"))
+
+
+def test_monai_validation_is_drawn_from_the_exported_samples(tmp_path):
+    samples = [*make_dataset_samples(9, count=6, volumes=0), *volumes(3)]
+    out = export_monai(
+        Dataset.from_samples("d", samples), tmp_path / "m", [1, 1, 1], [1] * 9, "u", 0.3, 0,
+        dims=3,
+    )  # fmt: skip
+    datalist = json.loads((out / "dataset.json").read_text())
+    assert len(datalist["training"]) == 2 and len(datalist["validation"]) == 1
+    assert datalist["labels"] == {"0": "cell", "1": "spot"}  # one file per class

@@ -154,3 +154,49 @@ def test_run_specs_take_a_sampler_option():
     for bad in ("dice:sampler:sampler", "dice:uniform:enet", "dice:oops"):
         with pytest.raises(SegviewerError, match="LOSS"):
             run_settings(bad, base)
+
+
+def test_a_fresh_arch_takes_the_datasets_classes_and_a_model_of_other_classes_is_refused(
+    tmp_path,
+):
+    rng = np.random.default_rng(4)
+    samples = []
+    for i in range(3):
+        sample = make_sample(rng, (16, 32, 32), f"v{i}")
+        resolve_sample(sample, "priority", [1, 0])
+        sample.class_names = ["nucleus", "granule"]
+        samples.append(sample)
+    save_samples(samples, tmp_path / "data", "masks")
+    out = tmp_path / "m.safetensors"
+    fresh = run_cli(
+        "finetune", tmp_path / "data", "--arch", "basicunet", "--loss", "dice", "--steps", "1",
+        "--batch", "1", "--patch", "16x32x32", "--out", out,
+    )  # fmt: skip
+    assert fresh.returncode == 0, fresh.stderr
+    assert open_model(out).info.classes == ["background", "nucleus", "granule"]
+    bundled = run_cli(
+        "finetune", tmp_path / "data", "--loss", "dice", "--steps", "1", "--patch", "16",
+        "--out", tmp_path / "b.safetensors",
+    )  # fmt: skip
+    assert bundled.returncode == 2 and bundled.stderr.count("\n") == 1
+    assert "the model's classes ['background', 'cell', 'spot'] differ" in bundled.stderr
+    odd = run_cli(
+        "finetune", tmp_path / "data", "--arch", "unet", "--loss", "dice", "--patch", "12",
+        "--out", out,
+    )  # fmt: skip
+    assert odd.returncode == 2 and "every side must be a multiple of 8" in odd.stderr
+    small = run_cli(
+        "finetune", tmp_path / "data", "--arch", "basicunet", "--loss", "dice", "--patch", "16",
+        "--out", out,
+    )  # fmt: skip
+    assert small.returncode == 2 and "too small for BasicUNet" in small.stderr
+
+
+def test_training_in_2d_leaves_the_bundled_3d_model_out():
+    from segviewer.core.model.finetune import trained_part
+
+    bundled = open_model("bundled")
+    flat = trained_part(bundled, 2)
+    assert flat.volume_model is None and flat.network is bundled.network
+    assert trained_part(bundled, 3) is bundled.volume_model
+    assert bundled.volume_model is not None  # the model asked for is not changed

@@ -202,7 +202,7 @@ def test_the_train_tab_trains_a_fresh_3d_network_on_volumes(panel, qtbot, tmp_pa
     tab.form.sampler_combo.setCurrentText("rarest_class")
     assert tab.train()
     wait(qtbot, tab)
-    name, model = tab.tuned
+    _name, model = tab.tuned
     assert model.info.spatial_dims == 3 and model.info.architecture["name"] == "UNet"
     assert model.info.training["patch"] == [16, 16, 16]
     assert model.info.training["sampler"] == "rarest_class"

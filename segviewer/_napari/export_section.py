@@ -83,10 +83,15 @@ class ExportSection(QGroupBox):
         self.session.edits.flush()
         dims = DIMS[self.dims_combo.currentText()]
         if self.framework == "nnunet":
-            job = (workspace.export_nnunet, out, self.id_spin.value(), self.name_edit.text(), dims)
+            options = {"dataset_id": self.id_spin.value(), "name": self.name_edit.text()}
         else:
-            job = (workspace.export_monai, out, self.scheme_combo.currentText(), 0.2, 0, dims)
-        self.worker = create_worker(_run, *job)
+            options = {"scheme": self.scheme_combo.currentText()}
+        try:  # copies of the edited samples are taken now: painting may go on
+            job = workspace.prepare_export(self.framework, out, dims=dims, **options)
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        self.worker = create_worker(_run, job)
         self.worker.returned.connect(_report)
         self.worker.finished.connect(self._on_finished)
         self.export_button.setEnabled(False)
@@ -98,10 +103,10 @@ class ExportSection(QGroupBox):
         self.export_button.setEnabled(True)
 
 
-def _run(export, *args) -> str:
-    """Run an export; the line to show (where it went, or what went wrong)."""
+def _run(job) -> str:
+    """Run an ExportJob; the line to show (where it went, or what went wrong)."""
     try:
-        return f"Exported to {export(*args)}"
+        return f"Exported to {job.run()}"
     except SegviewerError as error:
         return f"error: {error}"
 

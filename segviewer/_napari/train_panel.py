@@ -33,6 +33,7 @@ from segviewer.core.model.finetune import (
     best_dice,
     record_finetune,
     run_label,
+    trained_part,
     untrained_copy,
 )
 from segviewer.core.model.scores import score_line
@@ -135,9 +136,7 @@ class TrainPanel(TunedModelActions, QWidget):
             if arch is not None:
                 window = (256, 256) if dims == 2 else (64, 64, 64)
                 return fresh_model(arch, classes, channels, dims, window)
-            model = open_model()
-            if model.info.spatial_dims != dims and model.volume_model is not None:
-                model = model.volume_model
+            model = trained_part(open_model(), dims)
             if scratch:
                 return untrained_copy(model)
             return copy.deepcopy(model) if in_memory else model

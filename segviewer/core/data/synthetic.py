@@ -58,8 +58,11 @@ def _border_points(rng, cells: np.ndarray, count: int) -> np.ndarray:
     return points[rng.integers(0, len(points), count)].astype(float)
 
 
-def make_sample(rng: np.random.Generator, shape: tuple[int, ...], name: str) -> Sample:
-    """One synthetic sample of the given spatial shape (2D or 3D)."""
+def make_sample(
+    rng: np.random.Generator, shape: tuple[int, ...], name: str, with_spots: bool = True
+) -> Sample:
+    """One synthetic sample of the given spatial shape (2D or 3D); ``with_spots=False`` gives
+    cells only (a sample where the rare class is absent)."""
     ndim, area = len(shape), float(np.prod(shape))
     cell_radius = 22.0 if ndim == 2 else 9.0
     spot_radius = 2.6 if ndim == 2 else 1.8
@@ -75,7 +78,7 @@ def make_sample(rng: np.random.Generator, shape: tuple[int, ...], name: str) -> 
     anywhere = rng.uniform(0, 1, (n_spots - len(on_border), ndim)) * np.array(shape)
     spot_centres = np.concatenate([on_border, anywhere])
     spot_radii = spot_radius * rng.uniform(0.8, 1.25, len(spot_centres))
-    spots = _ellipsoid_masks(rng, shape, spot_centres, spot_radii, np.zeros(shape))
+    spots = _ellipsoid_masks(rng, shape, spot_centres, spot_radii, np.zeros(shape)) & with_spots
 
     illumination = _vignette(rng, shape)
     texture = 1 + 0.25 * _smooth_noise(rng, shape, 2.0)

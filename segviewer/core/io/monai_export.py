@@ -56,7 +56,7 @@ def export_monai(
     found = survey(samples_of(dataset, dims), lambda: tick("survey"))
     ending = found.file_ending
     one_hot = found.conflicts > 0
-    held_out = validation_cases(dataset.names, validation, seed)
+    held_out = validation_cases(found.names, validation, seed)
     lists: dict[str, list] = {"training": [], "validation": []}
     sampler: list[float] = []
     with new_folder(out) as tmp:
@@ -76,15 +76,23 @@ def export_monai(
             else:
                 label = f"labelsTr/{sample.name}{ending}"
                 write_array(tmp / label, _index_labels(sample.masks), sample)
+            entry = {"image": images if len(images) > 1 else images[0], "label": label}
+            if found.ignore:  # every case gets one (a batch needs the same keys)
+                entry["ignore"] = f"labelsTr/{sample.name}_ignore{ending}"
+                ignore = np.zeros(sample.spatial_shape, bool)
+                if sample.ignore is not None:
+                    ignore = sample.ignore > 0
+                write_array(tmp / entry["ignore"], ignore, sample)
             part = "validation" if sample.name in held_out else "training"
-            lists[part].append({"image": images if len(images) > 1 else images[0], "label": label})
+            lists[part].append(entry)
             if part == "training":
                 sampler.append(float(sampler_weights[index]))
             tick("write")
+        first = 0 if one_hot else 1  # per-class files: channel c is class c, no background
         datalist = {
             "name": dataset.name,
-            "labels": {"0": "background"}
-            | {str(c + 1): n for c, n in enumerate(found.class_names)},
+            "labels": ({} if one_hot else {"0": "background"})
+            | {str(c + first): n for c, n in enumerate(found.class_names)},
             "label_format": "one file per class (multi-label)" if one_hot else "index labels",
             **lists,
         }
@@ -116,9 +124,18 @@ def training_snippet(
     sampler = ", ".join(f"{w:.6g}" for w in sampler_weights)
     patch = (128, 128) if dims == 2 else (64, 64, 64)
     if one_hot:
+        spatial = ", 1" * dims
         loss = (
-            "# one 0/1 channel per class (overlaps kept): sigmoid outputs, no background channel\n"
-            "loss_function = DiceCELoss(sigmoid=True, weight=CLASS_WEIGHTS[1:])\n"
+            "# one 0/1 channel per class (overlaps kept): sigmoid outputs, no background channel;\n"
+            "# weighted Dice + binary cross-entropy (MONAI's DiceCELoss would use softmax CE)\n"
+            "dice_loss = DiceLoss(sigmoid=True, weight=CLASS_WEIGHTS[1:])\n"
+            "bce_loss = torch.nn.BCEWithLogitsLoss(\n"
+            f"    pos_weight=CLASS_WEIGHTS[1:].view(-1{spatial})\n"
+            ")\n"
+            "\n\n"
+            "def loss_function(logits, target):\n"
+            "    return dice_loss(logits, target) + bce_loss(logits, target)\n"
+            "\n\n"
             "OUT_CHANNELS = len(CLASS_NAMES) - 1"
         )
     else:
@@ -130,15 +147,17 @@ def training_snippet(
     return f'''"""MONAI training set-up for this export, written by segviewer.
 
 Class weights: scheme '{scheme}' (normalized: mean over present classes = 1), background
-first. Sampler weights: segviewer's rarest_class scheme, one per training case, for
-torch.utils.data.WeightedRandomSampler. Run it to load one batch and compute the loss.
+first. Sampler weights: segviewer's rarest_class scheme over the whole dataset, one per
+training case, for torch.utils.data.WeightedRandomSampler. When some pixels are to be left
+out of training, every case lists an "ignore" file (1 = leave out): mask them out of your
+loss. Run it to load one batch and compute the loss.
 """
 
 from pathlib import Path
 
 import torch
 from monai.data import DataLoader, Dataset, load_decathlon_datalist
-from monai.losses import DiceCELoss
+from monai.losses import DiceCELoss, DiceLoss
 from monai.transforms import (
     Compose,
     EnsureChannelFirstd,
@@ -159,7 +178,7 @@ PATCH = {patch!r}
 
 train_files = load_decathlon_datalist(DATALIST, True, "training")
 validation_files = load_decathlon_datalist(DATALIST, True, "validation")
-keys = ["image", "label"]
+keys = ["image", "label"] + (["ignore"] if "ignore" in train_files[0] else [])
 train_transforms = Compose([
     LoadImaged(keys, image_only=True),
     EnsureChannelFirstd(keys),

@@ -15,7 +15,8 @@ import numpy as np
 
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.label_scheme import LabelScheme, combinations_in
+from segviewer.core.io.label_scheme import IGNORE, LabelScheme, combinations_in
+from segviewer.core.io.writers import nifti_array
 
 PNG_TYPES = (np.uint8, np.uint16, np.bool_)
 
@@ -28,6 +29,7 @@ class DatasetSurvey:
     dims: int
     channels: int
     png: bool  # every image fits PNG (2D, 8/16-bit)
+    names: list[str] = field(default_factory=list)  # the samples surveyed, in order
     combinations: set = field(default_factory=set)
     sizes: np.ndarray | None = None  # pixels per class
     conflicts: int = 0
@@ -54,9 +56,11 @@ def survey(samples: Iterable[Sample], progress: Callable[[], None] | None = None
         dims, channels = len(sample.spatial_shape), channels_of(sample)
         if result is None:
             first = sample
+            _check_names(sample)
             result = DatasetSurvey(list(sample.class_names), dims, channels, dims == 2)
             result.sizes = np.zeros(len(sample.class_names), np.int64)
         _check_like(first, sample, result, dims, channels)
+        result.names.append(sample.name)
         result.png &= sample.image.dtype.type in PNG_TYPES
         result.combinations |= combinations_in(sample.masks)
         result.sizes += sample.masks.reshape(len(sample.masks), -1).sum(axis=1, dtype=np.int64)
@@ -67,6 +71,15 @@ def survey(samples: Iterable[Sample], progress: Callable[[], None] | None = None
     if result is None:
         raise SegviewerError("nothing to export: no sample of the dimensions asked for")
     return result
+
+
+def _check_names(sample: Sample) -> None:
+    """nnU-Net reserves the label names ``background`` and ``ignore``."""
+    if IGNORE in sample.class_names:
+        raise SegviewerError(
+            f"{sample.name}: a class named {IGNORE!r}; training frameworks reserve that name "
+            "for pixels left out of training: rename the class"
+        )
 
 
 def _check_like(first: Sample, sample: Sample, survey: DatasetSurvey, dims, channels) -> None:
@@ -107,10 +120,7 @@ def write_array(path: Path, array: np.ndarray, sample: Sample) -> None:
         return
     import nibabel
 
-    data = array.view(np.uint8) if array.dtype == bool else array
-    if data.dtype == np.float16:
-        data = data.astype(np.float32)
-    nibabel.save(nibabel.Nifti1Image(data, affine_of(sample)), path)
+    nibabel.save(nibabel.Nifti1Image(nifti_array(array, sample.name), affine_of(sample)), path)
 
 
 def image_channels(sample: Sample) -> list[np.ndarray]:

@@ -88,9 +88,12 @@ def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
 
 
 def _nifti_image(sample: Sample) -> np.ndarray:
-    """The image in a type NIfTI stores: bool as uint8, float16 as float32, 64-bit integers
+    return nifti_array(sample.image, sample.name)
+
+
+def nifti_array(image: np.ndarray, where: str) -> np.ndarray:
+    """``image`` in a type NIfTI stores: bool as uint8, float16 as float32, 64-bit integers
     as the smallest 32-bit type that holds the values (refused if none does)."""
-    image = sample.image
     if image.dtype == bool:
         return image.view(np.uint8)
     if image.dtype == np.float16:
@@ -101,7 +104,7 @@ def _nifti_image(sample: Sample) -> np.ndarray:
             if np.iinfo(kind).min <= low and high <= np.iinfo(kind).max:
                 return image.astype(kind)
         raise SegviewerError(
-            f"{sample.name}: image values {low}..{high} do not fit a NIfTI integer type; "
+            f"{where}: image values {low}..{high} do not fit a NIfTI integer type; "
             "expected 64-bit integer images within the 32-bit range"
         )
     return image

@@ -22,7 +22,7 @@ import numpy as np
 
 from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
-from segviewer.core.model.evaluation import channel_axis_of
+from segviewer.core.model.evaluation import channel_axis_of, check_classes
 from segviewer.core.model.files import LoadedModel, ModelInfo, build_network
 from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
@@ -146,10 +146,15 @@ def patches(
         yield torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
 
 
+MAX_CLASS_VOXELS = 10_000  # per class and sample, as nnU-Net keeps
+
+
 def _class_voxels(label: np.ndarray) -> list[np.ndarray]:
-    """Flat indices of each foreground class present in ``label`` (one array per class)."""
+    """Flat indices of each foreground class present in ``label`` (one array per class),
+    at most :data:`MAX_CLASS_VOXELS` evenly spread ones each."""
     flat = label.ravel()
-    return [np.flatnonzero(flat == c) for c in np.unique(flat) if c > 0]
+    voxels = [np.flatnonzero(flat == c) for c in np.unique(flat) if c > 0]
+    return [v[:: -(-len(v) // MAX_CLASS_VOXELS)] for v in voxels]
 
 
 def _patch_box(shape, patch, rng: np.random.Generator, centre=None) -> tuple[slice, ...]:
@@ -173,6 +178,36 @@ def _augment(x: np.ndarray, y: np.ndarray, patch, rng: np.random.Generator):
         if rng.integers(2):
             x, y = np.flip(x, axis), np.flip(y, axis)
     return x, y
+
+
+PATCH_MULTIPLE = {"UNet": 8, "SegResNet": 8}  # the networks that need sides divisible by it
+DOWNSAMPLING = {"BasicUNet": 16, "UNet": 8}  # instance norm needs > 1 element at the bottom
+
+
+def check_patch_fits(model: LoadedModel, patch: Sequence[int]) -> None:
+    """Refuse a patch the network cannot train on: sides UNet and SegResNet cannot halve
+    three times, or a patch so small that instance norm sees one element at the bottom."""
+    name = model.info.architecture.get("name")
+    multiple = PATCH_MULTIPLE.get(name, 1)
+    shown = "×".join(map(str, patch))
+    if any(side % multiple for side in patch):
+        raise SegviewerError(
+            f"the patch {shown} does not suit {name}: every side must be a multiple of {multiple}"
+        )
+    factor = DOWNSAMPLING.get(name)
+    if factor and np.prod([side // factor for side in patch]) < 2:
+        raise SegviewerError(
+            f"the patch {shown} is too small for {name}, which shrinks it {factor}× before "
+            f"its middle layer; make one side at least {2 * factor}"
+        )
+
+
+def trained_part(model: LoadedModel, dims: int) -> LoadedModel:
+    """The network of ``model`` that trains in ``dims`` dimensions: a bundled pair's 2D or
+    3D model, alone (validation then scores the network being trained, and nothing else)."""
+    if model.info.spatial_dims != dims and model.volume_model is not None:
+        return model.volume_model
+    return dataclasses.replace(model, volume_model=None) if model.volume_model else model
 
 
 def default_patch(samples: Sequence[Sample], dims: int, spacing=None) -> tuple[int, ...]:
@@ -216,7 +251,7 @@ def check_patch(samples: Sequence[Sample], patch: Sequence[int]) -> None:
         if len(sample.spatial_shape) != len(patch):
             raise SegviewerError(
                 f"{sample.name}: a {len(sample.spatial_shape)}D sample; this fine-tune trains "
-                f"on {len(patch)}D patches (it can validate on this one)"
+                f"on {len(patch)}D patches"
             )
         if any(s < p for s, p in zip(sample.spatial_shape, patch, strict=False)):
             kind = "volume" if len(patch) == 3 else "image"
@@ -258,6 +293,9 @@ def finetune(
             f"{len(train)} to train on and {len(validation)} to validate on"
         )
     check_patch(train, settings.patch)
+    check_patch_fits(model, settings.patch)
+    for sample in (*train, *validation):
+        check_classes(model.info.classes, sample)
     labels = [training_labels(s, settings.conflicts) for s in train]
     images = [model.prepare(s.image, channel_axis_of(s)) for s in train]
     stats = ClassStats(

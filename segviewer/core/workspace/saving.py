@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from segviewer.core.data.sample import Dataset, Sample
+import numpy as np
+
+from segviewer.core.data.sample import Dataset, Sample, SampleRef
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.writers import FORMATS, save_samples
 from segviewer.core.progress import Progress, ensure
+from segviewer.core.stats.classes import ClassStats, tally
 
 
 @dataclass
@@ -87,14 +90,25 @@ class SavingMixin:
         self.finish_save(job)
         return path
 
+    def prepare_export(self, framework: str, out: str | Path, **options) -> ExportJob:
+        """An :class:`ExportJob` of the dataset as the user has it now: copies of the edited
+        samples are taken here, so the job may run in a thread while editing goes on."""
+        if framework not in ("nnunet", "monai"):
+            raise SegviewerError(f"unknown framework {framework!r}; expected nnunet or monai")
+        dataset = self._require_dataset()
+        refs = [
+            _frozen(ref, self.snapshot(i)) if dataset.is_edited(i) or i == self.index else ref
+            for i, ref in enumerate(dataset.refs)
+        ]
+        return ExportJob(framework, Dataset(dataset.name, refs, cache_size=0), Path(out), options)
+
     def export_nnunet(
         self, out: str | Path, dataset_id: int, name: str, dims: int | None = None
     ) -> Path:
         """The dataset as the user has it now (edits included) as the nnU-Net v2 raw dataset
         ``out/DatasetNNN_NAME`` (core.io.nnunet); ``dims`` keeps only 2D or 3D samples."""
-        from segviewer.core.io.nnunet import export_nnunet
-
-        return export_nnunet(self._require_dataset(), Path(out), dataset_id, name, dims=dims)
+        job = self.prepare_export("nnunet", out, dataset_id=dataset_id, name=name, dims=dims)
+        return job.run()
 
     def export_monai(
         self,
@@ -106,15 +120,42 @@ class SavingMixin:
     ) -> Path:
         """The dataset as the user has it now as a MONAI datalist folder with its files and a
         training snippet using the class weights of ``scheme`` (core.io.monai_export)."""
+        options = {"scheme": scheme, "validation": validation, "seed": seed, "dims": dims}
+        return self.prepare_export("monai", out, **options).run()
+
+
+def _frozen(ref: SampleRef, copy: Sample) -> SampleRef:
+    """``ref`` reading ``copy`` (a snapshot) instead of its files."""
+    return SampleRef(ref.name, lambda: copy, ref.source)
+
+
+@dataclass
+class ExportJob:
+    """An export of a dataset whose edited samples are copies (see ``prepare_export``)."""
+
+    framework: str  # "nnunet" or "monai"
+    dataset: Dataset
+    out: Path
+    options: dict
+
+    def run(self) -> Path:
+        if self.framework == "nnunet":
+            from segviewer.core.io.nnunet import export_nnunet
+
+            return export_nnunet(self.dataset, self.out, **self.options)
         from segviewer.core.io.monai_export import export_monai
         from segviewer.core.stats.weights import SCHEMES
 
+        options = dict(self.options)
+        scheme = options.pop("scheme", "median_frequency")
         if scheme not in SCHEMES:
             raise SegviewerError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
-        stats = self.stats()
-        weights = stats.normalized_weights()[scheme].tolist()
-        dataset = self._require_dataset()
-        sampler = stats.sampler_weights().tolist()
-        return export_monai(
-            dataset, Path(out), weights, sampler, scheme, validation, seed, dims=dims
+        samples = [self.dataset.sample(i) for i in range(len(self.dataset))]
+        stats = ClassStats(
+            samples[0].class_names,
+            [s.name for s in samples],
+            np.stack([tally(s.masks, s.ignore) for s in samples]),
         )
+        weights = stats.normalized_weights()[scheme].tolist()
+        sampler = stats.sampler_weights().tolist()
+        return export_monai(self.dataset, self.out, weights, sampler, scheme, **options)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.core.data.masks import check_image, is_rgb
+from segviewer.core.data.names import check_class_names
 from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.label_scheme import LabelScheme
@@ -27,15 +29,25 @@ def is_nnunet_folder(path: Path) -> bool:
     )
 
 
+ENDINGS = (".nii.gz", ".nii", ".png", ".tif", ".tiff")
+
+
 def _description(root: Path) -> dict:
     where = root / DESCRIPTION
     with reading(where, "dataset.json"):
         data = json.loads(where.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise SegviewerError(f"{where}: not an nnU-Net dataset.json (not a JSON object)")
     missing = [k for k in ("labels", "channel_names", "file_ending") if k not in data]
-    if not isinstance(data, dict) or missing:
+    if missing:
         raise SegviewerError(
-            f"{where}: not an nnU-Net dataset.json (no {missing[0] if missing else 'object'}); "
-            "expected labels, channel_names and file_ending"
+            f"{where}: not an nnU-Net dataset.json (no {missing[0]!r}); expected labels, "
+            "channel_names and file_ending"
+        )
+    if data["file_ending"] not in ENDINGS or not isinstance(data["channel_names"], dict):
+        raise SegviewerError(
+            f"{where}: file_ending {data['file_ending']!r} is not one segviewer reads; "
+            f"expected one of {', '.join(ENDINGS)} and channel_names an object"
         )
     return data
 
@@ -67,6 +79,8 @@ def nnunet_refs(root: Path, warn: Callable[[str], None] | None = None) -> list[S
     for label_path in sorted((root / "labelsTr").glob(f"*{ending}")):
         case = label_path.name[: -len(ending)]
         images = [root / "imagesTr" / f"{case}_{c:04d}{ending}" for c in range(channels)]
+        if channels > 1 and not images[1].is_file():
+            images = images[:1]  # nnU-Net's natural images: one RGB(A) file, _0000
         if not all(p.is_file() for p in images):
             orphans.append(label_path.name)
             continue
@@ -104,16 +118,26 @@ def _read(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 def _read_case(case, images, label_path, scheme, order, source) -> Sample:
     channels = [_read(p)[0] for p in images]
     labels, affine = _read(label_path)
-    if any(c.shape != labels.shape for c in channels):
+    image = channels[0] if len(channels) == 1 else np.stack(channels, axis=-1)
+    check_image(image, str(images[0]))
+    if image.shape != labels.shape and not (is_rgb(image) and image.shape[:-1] == labels.shape):
         raise SegviewerError(
-            f"{label_path}: labels of shape {labels.shape}, image of {channels[0].shape}; "
-            "expected the same shape"
+            f"{images[0]}: an image of shape {image.shape} for labels of {labels.shape}; "
+            "expected one 2D or 3D image (RGB(A) for 2D) of the labels' shape"
+        )
+    highest = scheme.ignore_label
+    if labels.size and (labels.min() < 0 or labels.max() > highest):
+        raise SegviewerError(
+            f"{label_path}: label values {labels.min()}..{labels.max()} outside 0..{highest} "
+            "that dataset.json defines"
         )
     masks, ignore = scheme.decode(labels)
-    image = channels[0] if len(channels) == 1 else np.stack(channels, axis=-1)
     source.affine = affine
-    scale = None if affine is None else tuple(np.linalg.norm(affine[:3, :3], axis=0)[: labels.ndim])
-    names = [scheme.class_names[i] for i in order]
+    if affine is None:
+        scale = None
+    else:
+        scale = tuple(float(z) for z in np.linalg.norm(affine[:3, :3], axis=0)[: labels.ndim])
+    names = check_class_names([scheme.class_names[i] for i in order], str(label_path))
     return Sample(
         case, image, np.ascontiguousarray(masks[order]), names, source, scale=scale, ignore=ignore
     )
