@@ -3,7 +3,7 @@
 Target (3D training issue): the export (reading the samples, finding the label scheme,
 encoding the labels and writing images, labels and dataset.json) takes ≤ 2× the time
 nibabel needs to write the same images and label images. The volumes (48×96×96, 2 classes
-with overlaps) are written once as .npz files and read back by both runs.
+with overlaps) are saved once as a dataset folder and read back by both runs.
 Run: ``python benchmarks/bench_export_nnunet.py``; exits 1 if the target is missed.
 """
 
@@ -27,18 +27,19 @@ COUNT, SHAPE, TARGET = 100, (48, 96, 96), 2.0
 
 
 def nibabel_only(folder: Path, out: Path) -> float:
-    """Read each .npz and write its image and precomputed labels with nibabel."""
+    """Read each sample (the same reader) and write its image and hand-made labels with
+    nibabel."""
     out.mkdir()
     start = time.perf_counter()
-    for path in sorted(folder.glob("*.npz")):
-        with np.load(path) as data:
-            image, masks = data["image"], data["masks"]
+    for sample in open_dataset(folder):
+        image, masks = sample.image, sample.masks
         labels = np.zeros(image.shape, np.uint8)  # the labels a user would write by hand
         labels[masks[0] > 0] = 1
         labels[masks[1] > 0] = 2
         labels[(masks[0] > 0) & (masks[1] > 0)] = 3
-        nibabel.save(nibabel.Nifti1Image(image, np.eye(4)), out / f"{path.stem}_0000.nii.gz")
-        nibabel.save(nibabel.Nifti1Image(labels, np.eye(4)), out / f"{path.stem}.nii.gz")
+        name = sample.name
+        nibabel.save(nibabel.Nifti1Image(image, np.eye(4)), out / f"{name}_0000.nii.gz")
+        nibabel.save(nibabel.Nifti1Image(labels, np.eye(4)), out / f"{name}.nii.gz")
     return time.perf_counter() - start
 
 

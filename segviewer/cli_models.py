@@ -69,7 +69,7 @@ DEFAULT_RUNS = ("dice", "dice:inverse_frequency", "ce", "dicece", "dicece:invers
 
 def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> None:
     from segviewer.core.model.files import ARCHITECTURES
-    from segviewer.core.model.finetune import CONFLICT_CHOICES
+    from segviewer.core.model.finetune import CONFLICT_CHOICES, PRECISIONS
     from segviewer.core.stats.sampler import SAMPLERS
 
     parser.add_argument("--steps", type=int, default=steps, help=f"optimizer steps ({steps})")
@@ -98,6 +98,12 @@ def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> No
         type=float,
         default=0.33,
         help="share of patches centred on a foreground voxel (default: 0.33, as nnU-Net)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="fp32, or bf16 mixed precision (about 2x faster 3D training on a modern CPU)",
     )
     parser.add_argument(
         "--sampler",
@@ -257,7 +263,7 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     lr = args.lr if args.lr is not None else (3e-3 if args.arch else 1e-4)
     settings = FinetuneSettings(
         loss, weights, args.steps, lr, args.batch, patch, args.seed, conflicts=args.conflicts,
-        foreground=args.foreground, sampler=args.sampler,
+        foreground=args.foreground, sampler=args.sampler, precision=args.precision,
     )  # fmt: skip
     check_patch(train, settings.patch)
     for sample in train:  # refuse bad labels before any training starts

@@ -200,3 +200,13 @@ def test_training_in_2d_leaves_the_bundled_3d_model_out():
     assert flat.volume_model is None and flat.network is bundled.network
     assert trained_part(bundled, 3) is bundled.volume_model
     assert bundled.volume_model is not None  # the model asked for is not changed
+
+
+def test_bf16_mixed_precision_trains_and_a_bad_precision_is_refused():
+    model = fresh_model("segresnet", ["background", "cell", "spot"], 1, 3, (16, 32, 32))
+    train, validation = volumes(9, 2, (16, 32, 32)), volumes(10, 1, (16, 32, 32))
+    settings = FinetuneSettings(steps=3, batch=1, patch=(16, 32, 32), precision="bf16")
+    result = finetune(model, train, validation, settings)
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    with pytest.raises(SegviewerError, match="precision 'fp8'"):
+        finetune(model, train, validation, FinetuneSettings(patch=(16, 32, 32), precision="fp8"))

@@ -16,7 +16,7 @@ from qtpy.QtWidgets import (
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.files import ARCHITECTURES
-from segviewer.core.model.finetune import FinetuneSettings
+from segviewer.core.model.finetune import PRECISIONS, FinetuneSettings
 from segviewer.core.model.losses import LOSSES, LossSettings
 from segviewer.core.stats.sampler import SAMPLERS
 from segviewer.core.stats.weights import SCHEMES
@@ -102,6 +102,11 @@ class TrainSettingsForm(QWidget):
         self.device_combo = QComboBox()
         self.device_combo.addItems(["cpu", "cuda"])
         form.addRow("Device:", self.device_combo)
+        self.precision_combo = QComboBox(
+            toolTip="fp32, or bf16 mixed precision: about 2x faster 3D steps on a modern CPU"
+        )
+        self.precision_combo.addItems(PRECISIONS)
+        form.addRow("Precision:", self.precision_combo)
         self._show_loss_options("dicece")
 
     def _show_dims(self, text: str) -> None:
@@ -149,4 +154,5 @@ class TrainSettingsForm(QWidget):
             conflicts=self.conflicts_combo.currentData(),
             foreground=self.foreground.value(),
             sampler=self.sampler_combo.currentText(),
+            precision=self.precision_combo.currentText(),
         )

@@ -45,6 +45,7 @@ class FinetuneSettings:
     conflicts: str = "refuse"  # or "ignore": conflict pixels take no part in the loss
     foreground: float = 0.33  # share of patches centred on a foreground voxel (nnU-Net's)
     sampler: str = "uniform"  # how samples are drawn: core.stats.sampler's schemes
+    precision: str = "fp32"  # or "bf16": the network runs under bfloat16 autocast
 
 
 @dataclass
@@ -59,6 +60,7 @@ class FinetuneResult:
 
 
 CONFLICT_CHOICES = ("refuse", "ignore")
+PRECISIONS = ("fp32", "bf16")  # bf16: mixed precision (autocast), ~2x faster 3D steps on CPU
 
 
 def training_labels(sample: Sample, conflicts: str = "refuse") -> np.ndarray:
@@ -287,6 +289,10 @@ def finetune(
         )
     if not 0 <= settings.foreground <= 1:
         raise SegviewerError(f"foreground share {settings.foreground}: expected 0 to 1")
+    if settings.precision not in PRECISIONS:
+        raise SegviewerError(
+            f"precision {settings.precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
     if not train or not validation:
         raise SegviewerError(
             f"fine-tuning needs at least one training and one validation sample; got "
@@ -334,7 +340,9 @@ def finetune(
             if should_stop is not None and should_stop():
                 raise Cancelled
             x, y = next(data)
-            loss = loss_function(network(x.to(device)), y.to(device))
+            with torch.autocast(device, torch.bfloat16, enabled=settings.precision == "bf16"):
+                logits = network(x.to(device))
+            loss = loss_function(logits.float(), y.to(device))
             if not torch.isfinite(loss):
                 result.stopped = (
                     f"the loss became {loss.item()} at step {step} (learning rate "
@@ -464,6 +472,7 @@ def training_record(settings: FinetuneSettings, result: FinetuneResult, source: 
         "patch": list(settings.patch),
         "foreground": settings.foreground,
         "sampler": settings.sampler,
+        "precision": settings.precision,
         "seed": settings.seed,
         "train": result.train_names,
         "validation": result.validation_names,
