@@ -391,3 +391,19 @@ def test_monai_validation_is_drawn_from_the_exported_samples(tmp_path):
     datalist = json.loads((out / "dataset.json").read_text())
     assert len(datalist["training"]) == 2 and len(datalist["validation"]) == 1
     assert datalist["labels"] == {"0": "cell", "1": "spot"}  # one file per class
+
+
+@pytest.mark.parametrize("classes", [1, 2, 9, 70])
+def test_label_schemes_round_trip_any_number_of_classes(classes):
+    from segviewer.core.io.label_scheme import combinations_in
+
+    rng = np.random.default_rng(classes)
+    masks = (rng.random((classes, 12, 30)) < 0.15).astype(np.uint8)
+    masks[:, 0] = 0  # a row in no class
+    names = [f"c{i}" for i in range(classes)]
+    found = combinations_in(masks)
+    independent = {tuple(np.flatnonzero(masks[:, y, x])) for y in range(12) for x in range(30)}
+    assert found == independent - {()}
+    scheme = LabelScheme.for_dataset(names, found, masks.reshape(classes, -1).sum(axis=1))
+    decoded, ignore = scheme.decode(scheme.encode(masks))
+    assert np.array_equal(decoded, masks) and ignore is None

@@ -27,34 +27,31 @@ from segviewer.core.errors import SegviewerError
 IGNORE = "ignore"
 
 
-def combination_codes(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel, the number of its combination of classes, and the combinations as rows
-    of packed class bits (``np.packbits`` over the class axis, in 8-byte words)."""
-    claims = masks.reshape(masks.shape[0], -1).astype(bool)
-    packed = np.packbits(claims, axis=0, bitorder="little").T
-    width = -(-packed.shape[1] // 8) * 8
-    words = np.zeros((packed.shape[0], width), np.uint8)
-    words[:, : packed.shape[1]] = packed
-    words = words.view(np.uint64)
-    if words.shape[1] == 1:
-        unique, inverse = np.unique(words[:, 0], return_inverse=True)
-        return inverse.reshape(-1), unique[:, None]
-    unique, inverse = np.unique(words, axis=0, return_inverse=True)
-    return inverse.reshape(-1), unique
-
-
-def classes_of_code(code: np.ndarray, count: int) -> tuple[int, ...]:
-    """The class indices set in one packed row of :func:`combination_codes`."""
-    bits = np.unpackbits(np.ascontiguousarray(code).view(np.uint8), bitorder="little")
-    return tuple(np.flatnonzero(bits[:count]).tolist())
+def pixel_combinations(masks: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """Per pixel (flattened), the number of its combination of classes in the list returned
+    (class indices; entry 0 is "no class"). Pixels of one class are found by an argmax; only
+    the few pixels of two or more classes are sorted (as packed class bits)."""
+    count = len(masks)
+    flat = masks.reshape(count, -1)
+    claims = flat.sum(axis=0, dtype=np.int32)
+    index = np.where(claims == 1, flat.argmax(axis=0) + 1, 0)
+    combinations: list[tuple[int, ...]] = [(), *((c,) for c in range(count))]
+    multi = np.flatnonzero(claims > 1)
+    if len(multi):
+        packed = np.packbits(flat[:, multi].astype(bool), axis=0, bitorder="little").T
+        unique, inverse = np.unique(packed, axis=0, return_inverse=True)
+        for row in unique:
+            bits = np.unpackbits(row, bitorder="little")[:count]
+            combinations.append(tuple(np.flatnonzero(bits).tolist()))
+        index[multi] = len(combinations) - len(unique) + inverse.reshape(-1)
+    return index, combinations
 
 
 def combinations_in(masks: np.ndarray) -> set[tuple[int, ...]]:
     """The combinations of classes (class indices) of the pixels of ``masks`` in any class."""
-    _, codes = combination_codes(masks)
-    found = {classes_of_code(code, len(masks)) for code in codes}
-    found.discard(())
-    return found
+    index, combinations = pixel_combinations(masks)
+    used = np.bincount(index, minlength=len(combinations)) > 0
+    return {combo for combo, seen in zip(combinations, used, strict=True) if seen and combo}
 
 
 @dataclass(frozen=True)
@@ -138,16 +135,16 @@ class LabelScheme:
     def encode(self, masks: np.ndarray, ignore: np.ndarray | None = None) -> np.ndarray:
         """The label image of one sample's masks ``(C, *spatial)``; refuses a combination the
         scheme has no label for."""
-        inverse, codes = combination_codes(masks)
-        lookup = np.zeros(len(codes), self.dtype())
-        index = {combo: k for k, combo in enumerate(self.combinations, 1)}
-        for row, code in enumerate(codes):
-            combo = classes_of_code(code, len(masks))
-            if combo and combo not in index:
+        pixels, combinations = pixel_combinations(masks)
+        used = np.bincount(pixels, minlength=len(combinations)) > 0
+        lookup = np.zeros(len(combinations), self.dtype())
+        label_of = {combo: k for k, combo in enumerate(self.combinations, 1)}
+        for row, combo in enumerate(combinations):
+            if combo and used[row] and combo not in label_of:
                 names = " + ".join(self.class_names[c] for c in combo)
                 raise SegviewerError(f"the combination {names} has no label in this export")
-            lookup[row] = index.get(combo, 0)
-        labels = lookup[inverse].reshape(masks.shape[1:])
+            lookup[row] = label_of.get(combo, 0)
+        labels = lookup[pixels].reshape(masks.shape[1:])
         if ignore is not None:
             labels[ignore > 0] = self.ignore_label
         return labels
