@@ -30,7 +30,8 @@ from segviewer.core.model.files import (
     normalize_image,
     save_model,
 )
-from segviewer.core.model.finetune import patches, training_labels, validation_dice
+from segviewer.core.model.finetune import training_labels, validation_dice
+from segviewer.core.model.patches import patches
 
 TRAIN_SEEDS, VALIDATION_SEED, TORCH_SEED = (1, 2, 3, 4, 5, 6), 99, 0
 OUT = Path(__file__).resolve().parents[1] / "plugins" / "segviewer_bundled" / "bundled.safetensors"

@@ -30,7 +30,8 @@ from segviewer.core.model.files import (
     normalize_image,
     save_model,
 )
-from segviewer.core.model.finetune import patches, training_labels, validation_dice
+from segviewer.core.model.finetune import training_labels, validation_dice
+from segviewer.core.model.patches import patches
 
 TRAIN_SEEDS, VALIDATION_SEED, TORCH_SEED = (1, 2, 3, 4), 99, 0
 SHAPE, PATCH, BATCH = (48, 96, 96), (32, 64, 64), 4

@@ -223,13 +223,11 @@ def _finetune_inputs(args: argparse.Namespace, loss, weights: str):
     from segviewer.core.model.files import ARCHITECTURES
     from segviewer.core.model.finetune import (
         FinetuneSettings,
-        check_patch,
-        check_patch_fits,
-        default_patch,
         default_split,
         split,
         training_labels,
     )
+    from segviewer.core.model.patches import check_patch, check_patch_fits, default_patch
     from segviewer.core.stats.sampler import SAMPLERS
 
     if args.steps < 1 or args.batch < 1 or (args.lr is not None and not args.lr > 0):

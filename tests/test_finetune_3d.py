@@ -14,13 +14,12 @@ from segviewer.core.io.writers import save_samples
 from segviewer.core.model.files import ARCHITECTURES, fresh_model
 from segviewer.core.model.finetune import (
     FinetuneSettings,
-    default_patch,
     finetune,
-    patches,
     run_label,
     run_settings,
     validation_dice,
 )
+from segviewer.core.model.patches import default_patch, patches
 from segviewer.core.model.registry import open_model
 
 
