@@ -59,7 +59,9 @@ class FinetuneResult:
 
 
 CONFLICT_CHOICES = ("refuse", "ignore")
-PRECISIONS = ("fp32", "bf16")  # bf16: mixed precision (autocast), ~2x faster 3D steps on CPU
+# bf16: mixed precision (autocast), ~2x faster 3D steps on CPU; a fresh network on tiny
+# patches may overflow, which stops training with a message (the best weights are kept)
+PRECISIONS = ("fp32", "bf16")
 
 
 def training_labels(sample: Sample, conflicts: str = "refuse") -> np.ndarray:
@@ -231,6 +233,12 @@ def finetune(
                 break
             optimizer.zero_grad()
             loss.backward()
+            if settings.precision != "fp32" and not _finite_gradients(network):
+                result.stopped = (
+                    f"the gradients overflowed in {settings.precision} at step {step}; the best "
+                    "weights so far are kept (train in fp32, or with a larger patch)"
+                )
+                break
             optimizer.step()
             result.losses.append(float(loss.item()))
             if progress is not None:
@@ -242,6 +250,13 @@ def finetune(
     network.load_state_dict(best_state)
     network.eval()
     return result
+
+
+def _finite_gradients(network) -> bool:
+    import torch
+
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
+    return bool(torch.isfinite(torch.stack([torch.linalg.vector_norm(g) for g in grads])).all())
 
 
 def load_libraries() -> None:
