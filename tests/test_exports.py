@@ -229,7 +229,7 @@ def test_a_dataset_json_with_gaps_in_its_labels_is_refused(tmp_path):
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "labels [1, 3] are not consecutive" in result.stderr
     with pytest.raises(SegviewerError, match="not consecutive"):
-        LabelScheme.from_labels_json({"background": 0, "a": 2}, None, "x")
+        LabelScheme.from_labels_json({"background": 0, "a": 2}, "x")
 
 
 def test_a_label_file_without_its_image_is_named_and_left_out(tmp_path):

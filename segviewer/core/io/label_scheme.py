@@ -156,7 +156,7 @@ class LabelScheme:
         return masks, (ignore.astype(np.uint8) if ignore.any() else None)
 
     @classmethod
-    def from_labels_json(cls, labels: dict, regions_class_order, where: str) -> LabelScheme:
+    def from_labels_json(cls, labels: dict, where: str) -> LabelScheme:
         """The scheme of a dataset.json's ``labels``: plain integers or regions; the labels
         must be 0 (background), 1, 2, … without gaps (nnU-Net's rule)."""
         if not isinstance(labels, dict) or labels.get(BACKGROUND) != 0:

@@ -54,9 +54,7 @@ def _description(root: Path) -> dict:
 
 def _scheme(data: dict, where: Path) -> tuple[LabelScheme, list[int]]:
     """The label scheme, and the class order to show (segviewer's own when it exported)."""
-    scheme = LabelScheme.from_labels_json(
-        data["labels"], data.get("regions_class_order"), str(where)
-    )
+    scheme = LabelScheme.from_labels_json(data["labels"], str(where))
     names = list(scheme.class_names)
     wanted = (
         data.get("segviewer", {}).get("classes")
