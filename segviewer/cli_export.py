@@ -16,6 +16,7 @@ def add_export_commands(commands) -> None:
     _common(nnunet)
     nnunet.add_argument("--id", type=int, required=True, help="nnU-Net dataset number (1-999)")
     nnunet.add_argument("--name", required=True, help="dataset name: DatasetNNN_NAME")
+    add_engine_arguments(nnunet)
     nnunet.set_defaults(run=cmd_export_nnunet)
 
     monai = kinds.add_parser("monai", help="a Decathlon datalist, labels and a training snippet")
@@ -69,16 +70,18 @@ def _open(args, out: Path):
 
 
 def cmd_export_nnunet(args: argparse.Namespace) -> int:
-    from segviewer.core.io.nnunet import dataset_folder_name, export_nnunet
+    from segviewer.core.io.nnunet import dataset_folder_name
+    from segviewer.core.jobs.exports import export_nnunet_dataset
+    from segviewer.core.progress import tqdm_progress
 
+    if args.workers is not None and args.workers < 1:
+        return fail("--workers must be at least 1")
     folder = args.out / dataset_folder_name(args.id, args.name)  # a bad id or name: refused
     dataset = _open(args, folder)
-    tick, bars = _progress("nnU-Net export", None if args.dims else len(dataset))
-    try:
-        folder = export_nnunet(dataset, args.out, args.id, args.name, tick, args.dims)
-    finally:
-        for bar in bars.values():
-            bar.close()
+    with tqdm_progress("nnU-Net export") as progress:
+        folder = export_nnunet_dataset(
+            dataset, args.out, args.id, args.name, engine_spec(args), args.dims, progress
+        )
     cases = len(list((folder / "labelsTr").iterdir()))
     print(f"wrote {folder} ({cases} cases)")
     return 0

@@ -170,3 +170,25 @@ def test_a_corrupt_index_is_rebuilt_with_a_warning(data, tmp_path):
     records = dataset_summaries(open_dataset([str(data)]), None, index=index)
     assert len(records) == 13 and len(index) == 13
     assert len(warnings) == 1 and "not a readable summary index" in warnings[0]
+
+
+def test_a_cluster_exports_the_same_nnunet_dataset(data, scheduler, tmp_path, capsys):
+    files = {}
+    for where in ("synchronous", scheduler):
+        out = tmp_path / ("one" if where == "synchronous" else "cluster")
+        argv = ["export", "nnunet", str(data), "--out", str(out), "--id", "7", "--name", "x"]
+        run([*argv, "--dims", "2", "--scheduler", where], capsys)  # PNG: comparable bytes
+        folder = out / "Dataset007_x"
+        files[where] = {
+            str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file()
+        }
+    assert files["synchronous"] == files[scheduler] and len(files[scheduler]) == 12 * 2 + 1
+    volumes = tmp_path / "volumes"  # NIfTI (gzip stamps a time): the same arrays
+    run(["export", "nnunet", str(data), "--out", str(volumes), "--id", "8", "--name", "v",
+         "--dims", "3", "--scheduler", scheduler], capsys)  # fmt: skip
+    back = open_dataset(volumes / "Dataset008_v").sample(0)
+    original = next(s for s in open_dataset(data) if s.name == back.name)
+    assert np.array_equal(back.masks, original.masks)
+    assert np.array_equal(back.image, original.image)

@@ -72,7 +72,7 @@ class LabelScheme:
         multi = sorted({c for c in found if len(c) > 1}, key=lambda c: (len(c), c))
         if not multi:
             return cls(tuple(class_names), singles)
-        order = sorted(range(count), key=lambda c: (-sizes[c], c))
+        order = sorted(range(count), key=lambda c: (-int(sizes[c]), c))
         prefixes = [tuple(sorted(order[:k])) for k in range(1, count + 1)]
         if set(found) <= set(prefixes):
             return cls(tuple(class_names), tuple(prefixes))

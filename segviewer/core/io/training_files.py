@@ -47,33 +47,72 @@ def channels_of(sample: Sample) -> int:
     return sample.image.shape[-1] if sample.rgb else 1
 
 
+@dataclass
+class SampleFacts:
+    """What an export needs to know of one sample (small: a dataset job sends it back)."""
+
+    name: str
+    class_names: list[str]
+    dims: int
+    channels: int
+    png: bool
+    combinations: set
+    sizes: np.ndarray
+    conflicts: int
+    ignore: bool
+
+
+def sample_facts(sample: Sample) -> SampleFacts:
+    masks = sample.masks
+    return SampleFacts(
+        sample.name,
+        list(sample.class_names),
+        len(sample.spatial_shape),
+        channels_of(sample),
+        sample.image.dtype.type in PNG_TYPES,
+        combinations_in(masks),
+        masks.reshape(len(masks), -1).sum(axis=1, dtype=np.int64),
+        int(np.count_nonzero(masks.sum(axis=0) > 1)),
+        sample.ignore is not None and bool(sample.ignore.any()),
+    )
+
+
 def survey(samples: Iterable[Sample], progress: Callable[[], None] | None = None) -> DatasetSurvey:
     """Classes, dimensions, channels, file type and class combinations of a dataset;
     refuses samples that differ from the first in classes, dimensions or channels."""
+
+    def facts():
+        for sample in samples:
+            yield sample_facts(sample)
+            if progress is not None:
+                progress()
+
+    return combine(facts())
+
+
+def combine(facts: Iterable[SampleFacts]) -> DatasetSurvey:
+    """The survey of a dataset from its samples' facts, in sample order."""
     result = None
     first = None
-    for sample in samples:
-        dims, channels = len(sample.spatial_shape), channels_of(sample)
+    for fact in facts:
         if result is None:
-            first = sample
-            _check_names(sample)
-            result = DatasetSurvey(list(sample.class_names), dims, channels, dims == 2)
-            result.sizes = np.zeros(len(sample.class_names), np.int64)
-        _check_like(first, sample, result, dims, channels)
-        result.names.append(sample.name)
-        result.png &= sample.image.dtype.type in PNG_TYPES
-        result.combinations |= combinations_in(sample.masks)
-        result.sizes += sample.masks.reshape(len(sample.masks), -1).sum(axis=1, dtype=np.int64)
-        result.conflicts += int(np.count_nonzero(sample.masks.sum(axis=0) > 1))
-        result.ignore |= sample.ignore is not None and bool(sample.ignore.any())
-        if progress is not None:
-            progress()
+            first = fact
+            _check_names(fact)
+            result = DatasetSurvey(fact.class_names, fact.dims, fact.channels, fact.dims == 2)
+            result.sizes = np.zeros(len(fact.class_names), np.int64)
+        _check_like(first, fact, result)
+        result.names.append(fact.name)
+        result.png &= fact.png
+        result.combinations |= fact.combinations
+        result.sizes += fact.sizes
+        result.conflicts += fact.conflicts
+        result.ignore |= fact.ignore
     if result is None:
         raise SegviewerError("nothing to export: no sample of the dimensions asked for")
     return result
 
 
-def _check_names(sample: Sample) -> None:
+def _check_names(sample: SampleFacts) -> None:
     """nnU-Net reserves the label names ``background`` and ``ignore``."""
     if IGNORE in sample.class_names:
         raise SegviewerError(
@@ -82,7 +121,8 @@ def _check_names(sample: Sample) -> None:
         )
 
 
-def _check_like(first: Sample, sample: Sample, survey: DatasetSurvey, dims, channels) -> None:
+def _check_like(first: SampleFacts, sample: SampleFacts, survey: DatasetSurvey) -> None:
+    dims, channels = sample.dims, sample.channels
     if list(sample.class_names) != survey.class_names:
         raise SegviewerError(
             f"{sample.name}: classes {sample.class_names} differ from {first.name}'s "
