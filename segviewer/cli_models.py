@@ -273,16 +273,13 @@ def _trainable_model(args: argparse.Namespace, model, samples, dims: int):
     """The model to train: fresh weights of ``--arch``, the bundled pair's model of ``dims``,
     or the model given when it is one of segviewer's architectures of those dimensions."""
     from segviewer.core.errors import SegviewerError
-    from segviewer.core.model.evaluation import channel_axis_of, check_classes
-    from segviewer.core.model.files import ARCHITECTURES, fresh_model
-    from segviewer.core.model.finetune import trained_part
+    from segviewer.core.model.evaluation import check_classes
+    from segviewer.core.model.files import ARCHITECTURES
+    from segviewer.core.model.finetune import fresh_model_for, trained_part
 
     first = samples[0]
     if args.arch:
-        channels = 1 if channel_axis_of(first) is None else first.image.shape[-1]
-        window = (256, 256) if dims == 2 else (64, 64, 64)
-        classes = ["background", *first.class_names]
-        return fresh_model(args.arch, classes, channels, dims, window)
+        return fresh_model_for(args.arch, first, dims)
     model = trained_part(model, dims)
     check_classes(model.info.classes, first)
     names = {a["name"] for a in ARCHITECTURES.values()}

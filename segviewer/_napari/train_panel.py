@@ -26,11 +26,12 @@ from segviewer._napari.train_form import TrainSettingsForm
 from segviewer._napari.train_worker import TrainingEvents, fine_tune_worker, sample_loaders
 from segviewer._napari.tuned_model import TunedModelActions
 from segviewer.core.errors import SegviewerError
-from segviewer.core.model.files import LoadedModel, fresh_model
+from segviewer.core.model.files import LoadedModel
 from segviewer.core.model.finetune import (
     FinetuneResult,
     FinetuneSettings,
     best_dice,
+    fresh_model_for,
     record_finetune,
     run_label,
     trained_part,
@@ -129,13 +130,11 @@ class TrainPanel(TunedModelActions, QWidget):
         classes = ["background", *session.sample.class_names]
         open_model = self.models.opener(name, classes)
         in_memory, scratch = name in self.models.loaded, self.form.scratch_check.isChecked()
-        dims, arch = self.form.dims(), self.form.architecture()
-        channels = session.sample.image.shape[-1] if session.sample.rgb else 1
+        dims, arch, shown = self.form.dims(), self.form.architecture(), session.sample
 
         def opener() -> LoadedModel:  # runs in the worker; training changes a model in place
             if arch is not None:
-                window = (256, 256) if dims == 2 else (64, 64, 64)
-                return fresh_model(arch, classes, channels, dims, window)
+                return fresh_model_for(arch, shown, dims)
             model = trained_part(open_model(), dims)
             if scratch:
                 return untrained_copy(model)

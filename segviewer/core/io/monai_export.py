@@ -56,6 +56,7 @@ def export_monai(
     found = survey(samples_of(dataset, dims), lambda: tick("survey"))
     ending = found.file_ending
     one_hot = found.conflicts > 0
+    scheme = found.scheme()  # without conflicts: plain labels, c + 1 for class c
     held_out = validation_cases(found.names, validation, seed)
     lists: dict[str, list] = {"training": [], "validation": []}
     sampler: list[float] = []
@@ -75,7 +76,7 @@ def export_monai(
                     write_array(tmp / path, mask, sample)
             else:
                 label = f"labelsTr/{sample.name}{ending}"
-                write_array(tmp / label, _index_labels(sample.masks), sample)
+                write_array(tmp / label, scheme.encode(sample.masks), sample)
             entry = {"image": images if len(images) > 1 else images[0], "label": label}
             if found.ignore:  # every case gets one (a batch needs the same keys)
                 entry["ignore"] = f"labelsTr/{sample.name}_ignore{ending}"
@@ -102,13 +103,6 @@ def export_monai(
         )
         (tmp / SNIPPET).write_text(snippet, encoding="utf-8")
     return out
-
-
-def _index_labels(masks: np.ndarray) -> np.ndarray:
-    labels = np.zeros(masks.shape[1:], np.uint8 if len(masks) < 255 else np.uint16)
-    for c, mask in enumerate(masks):
-        labels[mask > 0] = c + 1
-    return labels
 
 
 def training_snippet(

@@ -163,11 +163,16 @@ def _positive_ints(value) -> bool:
     return isinstance(value, list) and all(isinstance(v, int) and v > 0 for v in value)
 
 
+FRESH_WINDOW = {2: (256, 256), 3: (64, 64, 64)}  # a fresh model's sliding window
+
+
 def fresh_model(
-    arch: str, classes: list[str], in_channels: int, spatial_dims: int, window
+    arch: str, classes: list[str], in_channels: int, spatial_dims: int, window=None
 ) -> LoadedModel:
     """A new model of architecture ``arch`` (a key of :data:`ARCHITECTURES`) with random
-    weights, for ``classes`` (background first)."""
+    weights, for ``classes`` (background first); ``window`` defaults to
+    :data:`FRESH_WINDOW`."""
+    window = FRESH_WINDOW.get(spatial_dims, ()) if window is None else window
     if arch not in ARCHITECTURES:
         raise SegviewerError(
             f"--arch {arch!r}: unknown architecture; expected one of {', '.join(ARCHITECTURES)}"

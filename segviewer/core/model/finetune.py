@@ -21,7 +21,7 @@ import numpy as np
 from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.evaluation import channel_axis_of, check_classes
-from segviewer.core.model.files import LoadedModel, ModelInfo, build_network
+from segviewer.core.model.files import LoadedModel, ModelInfo, build_network, fresh_model
 from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
 from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
 from segviewer.core.model.patches import check_patch, check_patch_fits, patches
@@ -115,6 +115,12 @@ def default_split(
     usable = (2, 3) if dims == 2 else (3,)
     validation = [i for i, n in enumerate(spatial_dims) if i not in chosen and n in usable]
     return train, validation
+
+
+def fresh_model_for(arch: str, sample: Sample, dims: int) -> LoadedModel:
+    """Fresh weights of ``arch`` for ``sample``'s classes and channels, in ``dims`` dims."""
+    channels = 1 if channel_axis_of(sample) is None else sample.image.shape[-1]
+    return fresh_model(arch, ["background", *sample.class_names], channels, dims)
 
 
 def trained_part(model: LoadedModel, dims: int) -> LoadedModel:
