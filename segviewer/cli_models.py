@@ -12,12 +12,12 @@ import numpy as np
 
 def add_model_commands(commands) -> None:
     predict = commands.add_parser("predict", help="run a model and save its index labels")
-    _model_arguments(predict)
+    _inference_arguments(predict)
     predict.add_argument("--out", required=True, type=Path, help="new folder to write")
     predict.set_defaults(run=cmd_predict)
 
     evaluate = commands.add_parser("evaluate", help="per-class scores of a model's predictions")
-    _model_arguments(evaluate)
+    _inference_arguments(evaluate)
     evaluate.add_argument(
         "--pred", type=Path, metavar="DIR", help="score saved predictions instead of a model"
     )
@@ -119,6 +119,18 @@ def _training_arguments(parser: argparse.ArgumentParser, steps: int = 200) -> No
     parser.add_argument("--seed", type=int, default=0, help="split and sampling seed (default: 0)")
 
 
+def _inference_arguments(parser: argparse.ArgumentParser) -> None:
+    from segviewer.core.model.sliding import PRECISIONS
+
+    _model_arguments(parser)
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="the network's arithmetic: auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16",
+    )
+
+
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or dataset folders")
     parser.add_argument(
@@ -163,7 +175,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predicted = (
         prediction_sample(sample, labels, classes)
         for sample, labels in predict_samples(
-            progress_bar(dataset, "predicting", len(dataset)), model, args.device
+            progress_bar(dataset, "predicting", len(dataset)), model, args.device, args.precision
         )
     )
     save_samples(predicted, args.out, "index")
@@ -193,7 +205,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         classes = model.info.classes
         check_classes(classes, dataset.sample(0))
         samples = progress_bar(dataset, "predicting", len(dataset))
-        pairs = predict_samples(samples, model, args.device)
+        pairs = predict_samples(samples, model, args.device, args.precision)
     if args.error_maps is not None:
         refuse_output_in_inputs(args.error_maps, [*args.paths, *([args.pred] if args.pred else [])])
         with new_folder(args.error_maps) as folder:

@@ -248,3 +248,52 @@ def test_the_default_split_is_seeded_and_lets_3d_samples_validate():
     assert 2 in validation and all(dims[i] == 2 for i in train)
     assert len([i for i in validation if dims[i] == 2]) == round(0.25 * 8)
     assert default_split([2, 3], 0.25, 0) == ([0], [1])  # one 2D sample trains
+
+
+def test_reading_losses_in_bursts_changes_nothing(monkeypatch):
+    """On CUDA the losses are read every 25 steps (no host sync per step): the same run
+    read in bursts of 7 reports the same losses, steps and weights, and a loss that becomes
+    NaN inside a burst still stops training at that step with the best weights kept."""
+    samples = split(resolved_samples(3))
+    settings = FinetuneSettings(steps=20, batch=2, patch=(64, 64), validate_every=10)
+    runs = []
+    for every in (1, 7):
+        monkeypatch.setitem(tuning.SYNC_EVERY, "cpu", every)
+        model, steps = weakened_bundled(), []
+        result = finetune(
+            model, *samples, settings, progress=lambda s, v, steps=steps: steps.append(s)
+        )
+        runs.append((result.losses, steps, result.validation, model.network.state_dict()))
+    assert runs[0][:3] == runs[1][:3] and runs[0][1] == list(range(1, 21))
+    assert all(torch.equal(runs[0][3][k], runs[1][3][k]) for k in runs[0][3])
+    monkeypatch.setitem(tuning.SYNC_EVERY, "cpu", 7)
+    model = weakened_bundled()
+    nan = FinetuneSettings(steps=20, lr=1e12, batch=2, patch=(64, 64), validate_every=5)
+    result = finetune(model, *samples, nan)
+    assert result.stopped.startswith("the loss became")
+    bad_step = int(result.stopped.split(" at step ")[1].split()[0])
+    assert bad_step == len(result.losses) + 1
+    assert all(torch.isfinite(p).all() for p in model.network.parameters())
+
+
+def test_prefetched_batches_are_the_same_batches_and_errors_come_through():
+    from segviewer.core.model.patches import Prefetched
+
+    def batches(fail_at=None):
+        for i in range(6):
+            if i == fail_at:
+                raise ValueError("broken sample")
+            yield torch.full((2,), i), torch.full((1,), -i)
+
+    direct = list(batches())
+    ahead = Prefetched(batches(), depth=2, pin=False)
+    got = [next(ahead) for _ in range(6)]
+    ahead.close()
+    assert all(
+        torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+        for a, b in zip(direct, got, strict=True)
+    )
+    failing = Prefetched(batches(fail_at=3), depth=2, pin=False)
+    assert [int(next(failing)[0][0]) for _ in range(3)] == [0, 1, 2]
+    with pytest.raises(ValueError, match="broken sample"):
+        next(failing)

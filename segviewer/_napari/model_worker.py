@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 from napari.qt.threading import thread_worker
 
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.evaluation import channel_axis_of
 from segviewer.core.model.finetune import load_libraries
-from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.model.inference import Cancelled, choose_device, predict_both
 from segviewer.core.model.scores import error_map, score_sample
 
 CANCELLED = "cancelled"
@@ -35,7 +34,7 @@ def predict_worker(dataset, indices, images, opener, device: str, stop: threadin
     for index in indices:
         try:
             sample = images.get(index) or dataset.refs[index].load()
-            probabilities = predict(
+            labels, probabilities = predict_both(
                 model, sample.image, channel_axis_of(sample), device, should_stop=stop.is_set
             )
         except Cancelled:
@@ -45,7 +44,7 @@ def predict_worker(dataset, indices, images, opener, device: str, stop: threadin
         except Exception as error:  # a user's model may raise anything: one line, no traceback
             name = getattr(model.info, "name", "?")
             return f"model {name!r} failed on {dataset.names[index]}: {error}"
-        labels = labels_of(probabilities)  # the error map and scores too, off the GUI thread
+        # the error map and scores too, off the GUI thread
         errors = error_map(sample.masks, labels, sample.ignore)
         scores = score_sample(sample.masks, labels, sample.ignore)
-        yield index, labels, errors, scores, probabilities.astype(np.float16)
+        yield index, labels, errors, scores, probabilities

@@ -10,7 +10,7 @@ import numpy as np
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.files import LoadedModel
-from segviewer.core.model.inference import labels_of, predict
+from segviewer.core.model.inference import predict_labels
 from segviewer.core.model.scores import Scores, mean_scores, score_sample
 
 
@@ -28,19 +28,21 @@ def predict_samples(
     samples: Iterable[Sample],
     model: LoadedModel,
     device: str = "cpu",
+    precision: str = "auto",
     should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[tuple[Sample, np.ndarray]]:
     """Yield ``(sample, index labels)`` for every sample."""
     for sample in samples:
-        probabilities = predict(
+        labels = predict_labels(
             model,
             sample.image,
             channel_axis_of(sample),
             device,
+            precision,
             should_stop=should_stop,
             where=sample.name,
         )
-        yield sample, labels_of(probabilities)
+        yield sample, labels
 
 
 def check_classes(model_classes: list[str], sample: Sample) -> None:

@@ -22,9 +22,9 @@ from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.model.evaluation import channel_axis_of, check_classes
 from segviewer.core.model.files import LoadedModel, ModelInfo, build_network, fresh_model
-from segviewer.core.model.inference import Cancelled, choose_device, labels_of, predict
+from segviewer.core.model.inference import Cancelled, choose_device, predict_labels
 from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
-from segviewer.core.model.patches import check_patch, check_patch_fits, patches
+from segviewer.core.model.patches import Prefetched, check_patch, check_patch_fits, patches
 from segviewer.core.model.scores import mean_scores, score_sample
 from segviewer.core.stats.classes import ClassStats, tally
 from segviewer.core.stats.weights import SCHEMES
@@ -137,10 +137,10 @@ def validation_dice(model: LoadedModel, samples: Sequence[Sample], device: str, 
     scores = []
     try:
         for sample in samples:
-            probabilities = predict(
+            labels = predict_labels(
                 model, sample.image, channel_axis_of(sample), device, should_stop=should_stop
             )
-            scores.append(score_sample(sample.masks, labels_of(probabilities), sample.ignore))
+            scores.append(score_sample(sample.masks, labels, sample.ignore))
     finally:
         model.network.train()
     return mean_scores(scores).dice
@@ -200,7 +200,7 @@ def finetune(
     torch.manual_seed(settings.seed)
     network = model.network.to(device).train()
     loss_function = make_loss(settings.loss, torch.as_tensor(weights, dtype=torch.float32))
-    optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr)
+    optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr, fused=device == "cuda")
     rng = np.random.default_rng(settings.seed)
     data = patches(
         images, labels, settings.patch, settings.batch, rng, settings.foreground, sample_weights
@@ -222,47 +222,113 @@ def finetune(
             best_quality, result.best_step = _quality(dice), step
             best_state = copy.deepcopy(network.state_dict())
 
+    sync_every = SYNC_EVERY[device]
+    pending: list = []  # (step, loss, gradients finite) on the device, not yet read
+
+    def read_pending() -> bool:
+        """Read the losses of the steps since the last read (one host sync); False when
+        one of them went wrong, with ``result.stopped`` saying where."""
+        values = torch.stack([torch.stack([loss.float(), ok.float()]) for _, loss, ok in pending])
+        for (step, _, _), (loss, ok) in zip(pending, values.tolist(), strict=True):
+            problem = _step_problem(step, loss, ok, settings)
+            if problem:
+                result.stopped = problem
+                return False
+            result.losses.append(loss)
+            if progress is not None:
+                progress(step, loss)
+        pending.clear()
+        return True
+
+    if device == "cuda":
+        torch.backends.cudnn.benchmark = True
+        data = Prefetched(data)
+    step_network = network
     try:
         validate(0)
+        if device == "cuda" and settings.precision == "fp32" and settings.steps >= GRAPH_STEPS:
+            step_network = _graphed(network, settings, images[0].shape[0])
         for step in range(1, settings.steps + 1):
             if should_stop is not None and should_stop():
                 raise Cancelled
             x, y = next(data)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with torch.autocast(device, torch.bfloat16, enabled=settings.precision == "bf16"):
-                logits = network(x.to(device))
-            loss = loss_function(logits.float(), y.to(device))
-            if not torch.isfinite(loss):
-                result.stopped = (
-                    f"the loss became {loss.item()} at step {step} (learning rate "
-                    f"{settings.lr} too high?); the best weights so far are kept"
-                )
-                break
+                logits = step_network(x)
+            loss = loss_function(logits.float(), y)
             optimizer.zero_grad()
             loss.backward()
-            if settings.precision != "fp32" and not _finite_gradients(network):
-                result.stopped = (
-                    f"the gradients overflowed in {settings.precision} at step {step}; the best "
-                    "weights so far are kept (train in fp32, or with a larger patch)"
-                )
+            finite = torch.isfinite(loss)
+            if settings.precision != "fp32":
+                finite = finite & _finite_gradients(network)
+            if sync_every == 1 and not bool(finite):
+                pending.append((step, loss.detach(), finite))
+                read_pending()
                 break
+            # on CUDA a step that went wrong is seen at the next read of the losses (before
+            # any validation), which stops training and restores the best weights
             optimizer.step()
-            result.losses.append(float(loss.item()))
-            if progress is not None:
-                progress(step, result.losses[-1])
-            if step % settings.validate_every == 0 or step == settings.steps:
+            pending.append((step, loss.detach(), finite))
+            last = step % settings.validate_every == 0 or step == settings.steps
+            if (len(pending) >= sync_every or last) and not read_pending():
+                break
+            if last:
                 validate(step)
     except Cancelled:
         result.stopped = "cancelled"
+    finally:
+        if isinstance(data, Prefetched):
+            data.close()
+        network.__dict__.pop("forward", None)  # the graphed forward, if any
     network.load_state_dict(best_state)
     network.eval()
     return result
 
 
-def _finite_gradients(network) -> bool:
+# CUDA graphs pay from this many steps: on an H200 a warm 200-step run of the bundled model
+# took 1.5 s graphed and 4.4 s eagerly, but capturing costs ~7.5 s once per process
+GRAPH_STEPS = 1000
+
+
+def _graphed(network, settings: FinetuneSettings, channels: int):
+    """``network`` with its training forward and backward replayed as CUDA graphs (one
+    launch instead of hundreds: a small network is otherwise bound by kernel launches);
+    the network itself where it cannot be captured. Eval mode still runs eagerly."""
+    import torch
+
+    x = torch.zeros((settings.batch, channels, *settings.patch), device="cuda")
+    try:
+        return torch.cuda.make_graphed_callables(network, (x,))
+    except Exception:  # a user's network may hold what a graph cannot (host syncs, hooks)
+        network.__dict__.pop("forward", None)
+        return network
+
+
+# steps between reads of the loss (on CUDA each read waits for the GPU to catch up)
+SYNC_EVERY = {"cpu": 1, "cuda": 25}
+
+
+def _finite_gradients(network):
+    """A device boolean: whether every gradient is finite (no host sync)."""
     import torch
 
     grads = [p.grad for p in network.parameters() if p.grad is not None]
-    return bool(torch.isfinite(torch.stack([torch.linalg.vector_norm(g) for g in grads])).all())
+    return torch.isfinite(torch.stack([torch.linalg.vector_norm(g) for g in grads])).all()
+
+
+def _step_problem(step: int, loss: float, finite: float, settings: FinetuneSettings) -> str:
+    """Why training stops at ``step``, or "" when it went well."""
+    if not np.isfinite(loss):
+        return (
+            f"the loss became {loss} at step {step} (learning rate {settings.lr} too high?); "
+            "the best weights so far are kept"
+        )
+    if not finite:
+        return (
+            f"the gradients overflowed in {settings.precision} at step {step}; the best "
+            "weights so far are kept (train in fp32, or with a larger patch)"
+        )
+    return ""
 
 
 def load_libraries() -> None:

@@ -1,22 +1,20 @@
-"""Run a model on an image of any size: tiled with overlap and Gaussian blending (MONAI's
-``sliding_window_inference``), 2D models slice by slice on 3D images, with progress and
-cancel between windows. A 2D model with a ``volume_model`` (the bundled pair) hands 3D
-images to that model.
+"""Run a model on an image of any size: MONAI's sliding windows with Gaussian blending,
+streamed band by band (:mod:`.sliding`), 2D models slice by slice on 3D images, with
+progress and cancel between window batches. A 2D model with a ``volume_model`` (the bundled
+pair) hands 3D images to that model.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
 from segviewer.core.errors import SegviewerError
+from segviewer.core.model import sliding
 from segviewer.core.model.files import LoadedModel
-from segviewer.core.progress import Cancelled
-
-OVERLAP = 0.25
-MIN_WINDOW = 32  # smaller images are padded up to this: a U-Net needs room to downsample
+from segviewer.core.model.sliding import OVERLAP, window_count  # noqa: F401  (re-exported)
+from segviewer.core.progress import Cancelled  # noqa: F401  (re-exported)
 
 
 def choose_device(device: str) -> str:
@@ -29,15 +27,6 @@ def choose_device(device: str) -> str:
     return device
 
 
-def window_count(spatial: tuple[int, ...], window: tuple[int, ...], overlap: float) -> int:
-    """How many windows MONAI's sliding window visits (its scan interval and rounding)."""
-    count = 1
-    for size, roi in zip(spatial, window, strict=True):
-        interval = max(int(roi * (1 - overlap)), 1)
-        count *= 1 if size <= roi else math.ceil((size - roi) / interval) + 1
-    return count
-
-
 def predict(
     model: LoadedModel,
     image: np.ndarray,
@@ -46,94 +35,123 @@ def predict(
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     where: str | None = None,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Class probabilities ``(K, *spatial)`` float32 (softmax of the logits) for ``image``;
     ``where`` (the sample's name) starts any error message."""
+    classes = len(_runs_with(model, image, channel_axis).info.classes)
+    out = np.empty((classes, *_spatial(image, channel_axis)), np.float32)
+    labels = np.empty(out.shape[1:], np.uint8)
+    predict_into(
+        model, image, channel_axis, labels, out, device, precision, progress, should_stop, where
+    )
+    return out
+
+
+def predict_into(
+    model: LoadedModel,
+    image,
+    channel_axis: int | None,
+    labels,
+    probabilities=None,
+    device: str = "cpu",
+    precision: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    where: str | None = None,
+) -> None:
+    """Write index labels (and, if given, probabilities ``(K, *spatial)``, float16 or
+    float32) of ``image`` band by band into ``labels`` / ``probabilities``: any arrays that
+    take slice assignment (numpy, memory-mapped, zarr). Never holds more than a band."""
+    dtype = None if probabilities is None else np.dtype(probabilities.dtype).name
+
+    def write(region, band_labels, band_probabilities):
+        labels[region] = band_labels
+        if probabilities is not None:
+            probabilities[(slice(None), *region)] = band_probabilities
+
     try:
-        return _predict(model, image, channel_axis, device, progress, should_stop)
+        sliding.stream(
+            model,
+            image,
+            channel_axis,
+            write,
+            choose_device(device),
+            precision,
+            dtype,
+            progress=progress,
+            should_stop=should_stop,
+        )
     except SegviewerError as error:
         if where is None:
             raise
         raise SegviewerError(f"{where}: {error}") from None
 
 
-def _predict(model, image, channel_axis, device, progress, should_stop) -> np.ndarray:
-    import torch
-    from monai.inferers import sliding_window_inference
-
-    device = choose_device(device)
-    data = model.prepare(image, channel_axis)  # (channels, *spatial)
-    spatial = data.shape[1:]
-    if len(spatial) == 3 and model.info.spatial_dims == 2 and model.volume_model is not None:
-        model = model.volume_model
-        data = model.prepare(image, channel_axis)
-    info, network = model.info, model.network
-    dims = info.spatial_dims
-    if len(spatial) < dims:
-        raise SegviewerError(f"model '{info.name}' is {dims}D; the image is {len(spatial)}D")
-    planes = data.reshape(data.shape[0], -1, *spatial[-dims:]).swapaxes(0, 1)
-    # MONAI pads an image smaller than the window; tiny images get a window big enough
-    window = tuple(
-        min(w, max(s, MIN_WINDOW)) for w, s in zip(info.window, spatial[-dims:], strict=True)
+def predict_labels(
+    model: LoadedModel,
+    image,
+    channel_axis: int | None,
+    device: str = "cpu",
+    precision: str = "auto",
+    should_stop: Callable[[], bool] | None = None,
+    where: str | None = None,
+) -> np.ndarray:
+    """Index labels (0 = background) uint8, without keeping the probabilities."""
+    labels = np.empty(_spatial(image, channel_axis), np.uint8)
+    predict_into(
+        model,
+        image,
+        channel_axis,
+        labels,
+        None,
+        device,
+        precision,
+        should_stop=should_stop,
+        where=where,
     )
-    total = len(planes) * window_count(spatial[-dims:], window, OVERLAP)
-    done = 0
-    classes = len(info.classes)
-
-    def run(batch: torch.Tensor) -> torch.Tensor:
-        nonlocal done
-        if should_stop is not None and should_stop():
-            raise Cancelled
-        try:
-            logits = network(batch)
-        except Exception as error:  # a user's model may raise anything
-            raise SegviewerError(f"model '{info.name}' failed ({_last_line(error)})") from None
-        _check_logits(logits, batch, info)
-        done += batch.shape[0]
-        if progress is not None:
-            progress(done, total)
-        return logits
-
-    network.to(device)
-    out = np.empty((classes, len(planes), *spatial[-dims:]), np.float32)
-    with torch.inference_mode():
-        for index, plane in enumerate(planes):
-            tensor = torch.from_numpy(np.ascontiguousarray(plane))[None].to(device)
-            logits = sliding_window_inference(
-                tensor, window, 4, run, overlap=OVERLAP, mode="gaussian", progress=False
-            )
-            out[:, index] = torch.softmax(logits, dim=1)[0].cpu().numpy()
-    return out.reshape(classes, *spatial)
+    return labels
 
 
-def _check_logits(logits, batch, info) -> None:
-    """Refuse logits of the wrong shape, or NaN/infinite ones (they would silently turn into
-    an all-background prediction)."""
-    import torch
+def predict_both(
+    model: LoadedModel,
+    image,
+    channel_axis: int | None,
+    device: str = "cpu",
+    precision: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    where: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(index labels uint8, probabilities float16 (K, *spatial))``: what the model rule
+    and the panel keep, at 2K + 1 bytes per pixel."""
+    classes = len(_runs_with(model, image, channel_axis).info.classes)
+    labels = np.empty(_spatial(image, channel_axis), np.uint8)
+    probabilities = np.empty((classes, *labels.shape), np.float16)
+    predict_into(
+        model,
+        image,
+        channel_axis,
+        labels,
+        probabilities,
+        device,
+        precision,
+        progress,
+        should_stop,
+        where,
+    )
+    return labels, probabilities
 
-    classes = len(info.classes)
-    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (
-        batch.shape[0],
-        classes,
-        *batch.shape[2:],
-    ):
-        shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise SegviewerError(
-            f"model '{info.name}' returned logits of shape {shape} for an "
-            f"input of {tuple(batch.shape)}; expected {(batch.shape[0], classes)} + "
-            f"{tuple(batch.shape[2:])} ({classes} classes: {', '.join(info.classes)})"
-        )
-    if not bool(torch.isfinite(logits).all()):
-        raise SegviewerError(
-            f"model '{info.name}' returned NaN or infinite logits; expected finite numbers "
-            "(a damaged model file, or an image far outside what it was trained on)"
-        )
+
+def _runs_with(model: LoadedModel, image, channel_axis) -> LoadedModel:
+    """The model that runs ``image``: a bundled pair's 3D model for volumes."""
+    three_d = len(_spatial(image, channel_axis)) == 3 and model.info.spatial_dims == 2
+    return model.volume_model if three_d and model.volume_model is not None else model
 
 
-def _last_line(error: Exception) -> str:
-    """The telling line of an error: TorchScript puts its traceback before the message."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else type(error).__name__
+def _spatial(image, channel_axis: int | None) -> tuple[int, ...]:
+    axis = None if channel_axis is None else channel_axis % image.ndim
+    return tuple(s for a, s in enumerate(image.shape) if a != axis)
 
 
 def labels_of(probabilities: np.ndarray) -> np.ndarray:

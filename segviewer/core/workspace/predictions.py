@@ -41,12 +41,12 @@ class PredictionsMixin:
         scope: str = "sample",
         device: str = "cpu",
         progress: Progress | None = None,
+        precision: str = "auto",
     ) -> list[int]:
         """Run ``model`` (a registered name, a model file or a LoadedModel) on the shown
         sample or on every sample; return the indices predicted."""
         from segviewer.core.model.evaluation import channel_axis_of, check_classes
-        from segviewer.core.model.inference import choose_device, labels_of
-        from segviewer.core.model.inference import predict as run_model
+        from segviewer.core.model.inference import choose_device, predict_both
         from segviewer.core.model.registry import open_model
 
         dataset = self._require_dataset()
@@ -60,19 +60,20 @@ class PredictionsMixin:
             revision = self.revision(index, dataset)
             sample = self.sample_of(index, dataset)  # images never change: no snapshot needed
             check_classes(model.info.classes, sample)
-            found = run_model(
+            labels, probabilities = predict_both(
                 model,
                 sample.image,
                 channel_axis_of(sample),
                 device,
+                precision,
                 should_stop=progress.should_stop,
             )
             self.add_prediction(
                 dataset,
                 index,
                 Prediction(
-                    labels_of(found),
-                    found.astype(np.float16),
+                    labels,
+                    probabilities,
                     model.info.name,
                     list(model.info.classes),
                     revision,
