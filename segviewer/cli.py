@@ -97,6 +97,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return fail(f"unknown scheme {args.scheme!r}; expected one of: {', '.join(SCHEMES)}")
     if args.snippet is not None and args.snippet.exists():
         return fail(f"{args.snippet}: already exists; choose a new file (nothing is overwritten)")
+    big = _big_stats(args.paths)
+    if big is not None:
+        print(stats_json(big) if args.json else _stats_table(big))
+        return 0
     dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
     with tqdm_progress("counting") as progress:
         stats = dataset_stats(
@@ -107,6 +111,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         write_text(args.snippet, loss_snippet(stats, args.scheme, source=source))
     print(stats_json(stats) if args.json else _stats_table(stats))
     return 0
+
+
+def _big_stats(paths):
+    """Whole-sample statistics of one OME-Zarr sample, counted chunk by chunk; None when
+    ``paths`` is not one OME-Zarr."""
+    from segviewer.core.io.ome_zarr import big_tally, is_ome_zarr, open_big
+    from segviewer.core.stats.classes import ClassStats
+
+    if len(paths) != 1 or not is_ome_zarr(paths[0]):
+        return None
+    sample = open_big(paths[0])
+    return ClassStats(sample.class_names, [Path(paths[0]).name], big_tally(sample)[None])
 
 
 def _stats_table(stats) -> str:
@@ -141,11 +157,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from segviewer.core.data.synthetic import make_dataset_samples
     from segviewer.core.io.writers import save_samples
 
+    if args.big is not None:
+        return _big_sample(args)
     if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
         return fail("--count and --volumes must be ≥ 0 and not both 0")
     samples = make_dataset_samples(args.seed, args.count, args.volumes)
     out = save_samples(samples, args.out, "masks")
     print(f"wrote {len(samples)} samples (seed {args.seed}) to {out}")
+    return 0
+
+
+def _big_sample(args: argparse.Namespace) -> int:
+    from segviewer.core.io.ome_zarr import write_big_sample
+
+    with tqdm_progress("writing", unit="tile") as progress:
+        write_big_sample(
+            args.out,
+            args.big,
+            args.seed,
+            version=args.ngff,
+            progress=lambda done, total: progress.report(done, total, ""),
+        )
+    print(f"wrote a {args.big}×{args.big} OME-Zarr sample (NGFF {args.ngff}) to {args.out}")
     return 0
 
 
@@ -227,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=2024, help="random seed (default: 2024)")
     sample.add_argument("--count", type=int, default=8, help="2D samples (default: 8)")
     sample.add_argument("--volumes", type=int, default=1, help="3D samples (default: 1)")
+    sample.add_argument(
+        "--big",
+        type=int,
+        metavar="SIZE",
+        help="instead: one synthetic SIZE×SIZE OME-Zarr sample, written tile by tile",
+    )
+    sample.add_argument(
+        "--ngff",
+        choices=["0.4", "0.5"],
+        default="0.5",
+        help="with --big: the OME-Zarr version (default: 0.5)",
+    )
     sample.set_defaults(run=cmd_sample)
 
     demo = commands.add_parser("demo", help="napari with the SegViewer panel and the sample data")

@@ -166,10 +166,13 @@ def _open(args):
 def cmd_predict(args: argparse.Namespace) -> int:
     from segviewer.cli_output import progress_bar
     from segviewer.core.io.atomic import refuse_output_in_inputs
+    from segviewer.core.io.ome_zarr import is_ome_zarr
     from segviewer.core.io.writers import save_samples
     from segviewer.core.model.evaluation import predict_samples, prediction_sample
 
     refuse_output_in_inputs(args.out, args.paths)
+    if len(args.paths) == 1 and is_ome_zarr(args.paths[0]):
+        return _predict_big(args)
     dataset, model = _open(args)
     classes = model.info.classes
     predicted = (
@@ -180,6 +183,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     )
     save_samples(predicted, args.out, "index")
     print(f"wrote the predictions of '{model.info.name}' for {len(dataset)} samples to {args.out}")
+    return 0
+
+
+def _predict_big(args: argparse.Namespace) -> int:
+    """One OME-Zarr image: labels streamed into a new OME-Zarr label image."""
+    from segviewer.core.io.ome_zarr import open_big, predict_big
+    from segviewer.core.model.inference import choose_device
+    from segviewer.core.model.registry import open_model
+    from segviewer.core.progress import tqdm_progress
+
+    choose_device(args.device)
+    sample = open_big(args.paths[0])
+    classes = args.classes.split(",") if args.classes else ["background", *sample.class_names]
+    model = open_model(args.model, None if str(args.model).endswith(".safetensors") else classes)
+    with tqdm_progress("predicting", unit="window") as progress:
+        predict_big(
+            sample,
+            model,
+            args.out,
+            args.device,
+            args.precision,
+            progress=lambda done, total: progress.report(done, total, ""),
+        )
+    print(f"wrote the predictions of '{model.info.name}' for {args.paths[0]} to {args.out}")
     return 0
 
 

@@ -1,0 +1,276 @@
+"""Big samples as OME-Zarr (NGFF 0.4 and 0.5): an image pyramid plus a ``labels/`` group
+holding one binary label image per class (the one-hot masks, overlaps kept).
+
+Nothing here reads pixel data up front: :func:`open_big` checks the metadata and returns
+zarr arrays; :func:`big_tally` counts classes, background and conflicts chunk by chunk on
+Dask; :func:`write_big_sample` writes a synthetic sample tile by tile without holding it;
+:func:`predict_big` streams a model's labels into a new OME-Zarr.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.atomic import new_folder
+
+VERSIONS = ("0.4", "0.5")
+EXPECTED = (
+    "expected an OME-Zarr (NGFF 0.4 or 0.5) image with a labels/ group holding one binary "
+    "label image per class, of the image's shape and chunks"
+)
+
+
+@dataclass
+class BigSample:
+    """An OME-Zarr sample, read lazily: level 0 of the image and of each class's mask."""
+
+    path: Path
+    image: object  # a zarr array (y, x) or (z, y, x)
+    masks: list  # one zarr array per class, uint8 0/1, the image's shape and chunks
+    class_names: list[str]
+    levels: list  # the image pyramid, finest first
+    version: str
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.image.shape)
+
+
+def is_ome_zarr(path: Path) -> bool:
+    """Whether ``path`` is a zarr group folder (v2 or v3) that says it is OME-Zarr."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    for name in ("zarr.json", ".zattrs"):
+        if (path / name).is_file():
+            try:
+                attrs = json.loads((path / name).read_text())
+            except (OSError, ValueError):
+                return False
+            attrs = attrs.get("attributes", attrs)
+            return "ome" in attrs or "multiscales" in attrs
+    return False
+
+
+def _ome(attrs: dict, where: str) -> tuple[dict, str]:
+    """The OME metadata of a group and its NGFF version (0.5 nests it under "ome")."""
+    if "ome" in attrs:
+        ome = dict(attrs["ome"])
+        version = str(ome.get("version", "?"))
+    else:
+        ome = dict(attrs)
+        found = [m.get("version") for m in ome.get("multiscales", []) if isinstance(m, dict)]
+        version = str(ome.get("version", found[0] if found else "?"))
+    if version not in VERSIONS:
+        raise SegviewerError(f"{where}: NGFF version {version} is not supported; {EXPECTED}")
+    return ome, version
+
+
+def _level_arrays(group, ome: dict, where: str) -> list:
+    try:
+        datasets = ome["multiscales"][0]["datasets"]
+        return [group[d["path"]] for d in datasets]
+    except (KeyError, IndexError, TypeError):
+        raise SegviewerError(f"{where}: no readable multiscales metadata; {EXPECTED}") from None
+
+
+def open_big(path: Path) -> BigSample:
+    """The sample at ``path``, its metadata checked; refused on one line."""
+    import zarr
+
+    path = Path(path)
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as error:  # zarr raises many types for a folder that is not a group
+        raise SegviewerError(f"{path}: not a zarr group ({error}); {EXPECTED}") from None
+    ome, version = _ome(dict(group.attrs), str(path))
+    levels = _level_arrays(group, ome, str(path))
+    if "labels" not in group:
+        raise SegviewerError(f"{path}: no labels group; {EXPECTED}")
+    labels_group = group["labels"]
+    label_meta, _ = _ome({"version": version, **dict(labels_group.attrs)}, f"{path}/labels")
+    names = [str(n) for n in label_meta.get("labels", [])]
+    if not names:
+        raise SegviewerError(f"{path}/labels: lists no label images; {EXPECTED}")
+    image, masks = levels[0], []
+    for name in names:
+        where = f"{path}/labels/{name}"
+        if name not in labels_group:
+            raise SegviewerError(f"{where}: listed in labels/ but missing; {EXPECTED}")
+        meta, _ = _ome(dict(labels_group[name].attrs), where)
+        mask = _level_arrays(labels_group[name], meta, where)[0]
+        if tuple(mask.shape) != tuple(image.shape) or tuple(mask.chunks) != tuple(image.chunks):
+            raise SegviewerError(
+                f"{where}: shape {tuple(mask.shape)} in chunks {tuple(mask.chunks)}, but the "
+                f"image is {tuple(image.shape)} in chunks {tuple(image.chunks)}; {EXPECTED}"
+            )
+        masks.append(mask)
+    return BigSample(path, image, masks, names, levels, version)
+
+
+def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
+    """``[background, *class pixels, conflicts]`` (as ``core.stats.classes.tally``), counted
+    chunk by chunk in parallel on Dask; a chunk of every mask is in memory at a time."""
+    import dask
+    import dask.array as da
+
+    stack = da.stack([da.from_zarr(m) for m in sample.masks]).astype(bool)
+    claims = stack.sum(axis=0, dtype=np.uint16)
+    classes = stack.sum(axis=tuple(range(1, stack.ndim)), dtype=np.int64)
+    background = (claims == 0).sum(dtype=np.int64)
+    conflicts = (claims > 1).sum(dtype=np.int64)
+    with dask.config.set(scheduler=scheduler):
+        classes, background, conflicts = da.compute(classes, background, conflicts)
+    return np.array([background, *classes, conflicts], dtype=np.int64)
+
+
+def _multiscales(name: str, levels: int, dims: int) -> dict:
+    axes = [{"name": a, "type": "space"} for a in "zyx"[-dims:]]
+    datasets = [
+        {
+            "path": str(k),
+            "coordinateTransformations": [{"type": "scale", "scale": [2.0**k] * dims}],
+        }
+        for k in range(levels)
+    ]
+    return {"name": name, "axes": axes, "datasets": datasets}
+
+
+def _metadata(version: str, content: dict) -> dict:
+    """Group attributes for ``content``: nested under "ome" in 0.5, flat in 0.4."""
+    if version == "0.5":
+        return {"ome": {"version": "0.5", **content}}
+    if "multiscales" in content:
+        content = {**content, "multiscales": [{**content["multiscales"][0], "version": "0.4"}]}
+    return content
+
+
+class BigWriter:
+    """An OME-Zarr being written into a folder: image levels and one label image per class."""
+
+    def __init__(
+        self, folder: Path, shape, classes, chunk: int, levels: int, version: str, dtype=np.uint16
+    ):
+        import zarr
+
+        self.version, self.levels = version, levels
+        fmt = 3 if version == "0.5" else 2
+        self.root = zarr.open_group(str(folder), mode="w", zarr_format=fmt)
+        dims = len(shape)
+        self.root.attrs.update(
+            _metadata(version, {"multiscales": [_multiscales("image", levels, dims)]})
+        )
+        self.image = self._pyramid(self.root, shape, chunk, dtype)
+        labels = self.root.create_group("labels")
+        labels.attrs.update(_metadata(version, {"labels": list(classes)}))
+        self.masks = []
+        for name in classes:
+            group = labels.create_group(name)
+            meta = {"multiscales": [_multiscales(name, levels, dims)], "image-label": {}}
+            group.attrs.update(_metadata(version, meta))
+            self.masks.append(self._pyramid(group, shape, chunk, np.uint8))
+
+    def _pyramid(self, group, shape, chunk, dtype) -> list:
+        arrays = []
+        for k in range(self.levels):
+            size = tuple(max(s >> k, 1) for s in shape)
+            chunks = tuple(min(chunk, s) for s in size)
+            arrays.append(
+                group.create_array(str(k), shape=size, chunks=chunks, dtype=dtype, fill_value=0)
+            )
+        return arrays
+
+    def write(self, corner: tuple[int, ...], image: np.ndarray, masks: np.ndarray) -> None:
+        """A tile at ``corner`` (level-0 pixels), into every level (strided for labels,
+        block means for the image). Tiles must be multiples of 2**(levels - 1)."""
+        for k in range(self.levels):
+            step = 1 << k
+            at = tuple(
+                slice(c >> k, (c >> k) + (s + step - 1) // step)
+                for c, s in zip(corner, image.shape, strict=True)
+            )
+            self.image[k][at] = _downsample(image, step)
+            for array, mask in zip([m[k] for m in self.masks], masks, strict=True):
+                array[at] = mask[(slice(None, None, step),) * mask.ndim]
+
+
+def _downsample(image: np.ndarray, step: int) -> np.ndarray:
+    if step == 1:
+        return image
+    shape = [s // step for s in image.shape]
+    view = image[tuple(slice(0, s * step) for s in shape)]
+    blocks = view.reshape([x for s in shape for x in (s, step)])
+    return blocks.mean(axis=tuple(range(1, 2 * len(shape), 2))).astype(image.dtype)
+
+
+def write_big_sample(
+    out: Path,
+    size: int,
+    seed: int = 0,
+    tile: int = 2048,
+    chunk: int = 512,
+    version: str = "0.5",
+    progress=None,
+) -> None:
+    """A synthetic 2-class sample of ``size``² as OME-Zarr at ``out``, tile by tile (a tile
+    of the image and masks in memory at a time), written beside ``out`` and renamed."""
+    from segviewer.core.data.synthetic import CLASS_NAMES, make_sample
+
+    if version not in VERSIONS:
+        raise SegviewerError(f"NGFF version {version}: expected one of {', '.join(VERSIONS)}")
+    tile = min(tile, size)
+    if size % tile or size < 64:
+        raise SegviewerError(f"--big {size}: expected at least 64 and a multiple of {tile}")
+    levels = max(1, min(int(np.log2(size / 128)) + 1, int(np.log2(tile)) - 4))  # to ~128 px
+    corners = [(y, x) for y in range(0, size, tile) for x in range(0, size, tile)]
+    with new_folder(Path(out)) as folder:
+        writer = BigWriter(folder, (size, size), CLASS_NAMES, chunk, levels, version)
+        for n, corner in enumerate(corners):
+            sample = make_sample(np.random.default_rng([seed, n]), (tile, tile), f"tile{n}")
+            writer.write(corner, sample.image, sample.masks)
+            if progress is not None:
+                progress(n + 1, len(corners))
+
+
+def predict_big(
+    sample: BigSample, model, out: Path, device: str = "cpu", precision: str = "auto", progress=None
+) -> None:
+    """The model's index labels of ``sample`` as a new OME-Zarr label image at ``out``
+    (NGFF 0.5, the image's chunks), streamed band by band: never the whole probabilities,
+    never the whole labels in memory."""
+    import zarr
+
+    from segviewer.core.model.inference import predict_into
+
+    classes = list(model.info.classes)
+    with new_folder(Path(out)) as folder:
+        root = zarr.open_group(str(folder), mode="w", zarr_format=3)
+        properties = [{"label-value": i, "class": name} for i, name in enumerate(classes)]
+        meta = {
+            "multiscales": [_multiscales("prediction", 1, len(sample.shape))],
+            "image-label": {"version": "0.5", "properties": properties},
+        }
+        root.attrs.update(_metadata("0.5", meta))
+        labels = root.create_array(
+            "0",
+            shape=sample.shape,
+            chunks=tuple(sample.image.chunks),
+            dtype=np.uint8,
+            fill_value=0,
+        )
+        predict_into(
+            model,
+            sample.image,
+            None,
+            labels,
+            None,
+            device,
+            precision,
+            progress=progress,
+            where=str(sample.path),
+        )
