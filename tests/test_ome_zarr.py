@@ -148,3 +148,30 @@ def test_the_cli_writes_counts_and_predicts_a_big_sample(tmp_path):
     predicted = run_cli("predict", out, "--out", tmp_path / "p.zarr")
     assert predicted.returncode == 0, predicted.stderr
     assert zarr.open_group(str(tmp_path / "p.zarr"), mode="r")["0"].shape == (256, 256)
+
+
+def test_napari_reads_a_big_sample_as_lazy_multiscale_layers(store, monkeypatch):
+    from segviewer._napari import reader as napari_reader
+
+    _, masks = expected_arrays()
+    read = napari_reader.napari_get_reader(str(store))
+    assert read is napari_reader.read_big
+    layers = read(str(store))
+    assert [(kw["name"], kind) for _, kw, kind in layers] == [
+        (store.name, "image"),
+        ("background", "labels"),
+        ("cell", "labels"),
+        ("spot", "labels"),
+        ("conflicts", "labels"),
+    ]
+    assert all(kw["multiscale"] and len(data) == 2 for data, kw, _ in layers)
+    claims = masks.sum(axis=0)
+    np.testing.assert_array_equal(np.asarray(layers[1][0][0]), claims == 0)
+    np.testing.assert_array_equal(np.asarray(layers[4][0][0]), claims > 1)
+    np.testing.assert_array_equal(np.asarray(layers[4][0][1]), claims[::2, ::2] > 1)
+    np.testing.assert_array_equal(np.asarray(layers[3][0][0]), masks[1])
+    errors = []
+    monkeypatch.setattr(napari_reader, "show_error", errors.append)
+    (store / "labels").rename(store / "elsewhere")
+    assert napari_reader.read_big(str(store)) == napari_reader.NULL_LAYER
+    assert len(errors) == 1 and "no labels group" in errors[0]

@@ -35,6 +35,7 @@ class BigSample:
     class_names: list[str]
     levels: list  # the image pyramid, finest first
     version: str
+    mask_levels: list  # per class, its pyramid, finest first (level 0 is in ``masks``)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -97,20 +98,22 @@ def open_big(path: Path) -> BigSample:
     names = [str(n) for n in label_meta.get("labels", [])]
     if not names:
         raise SegviewerError(f"{path}/labels: lists no label images; {EXPECTED}")
-    image, masks = levels[0], []
+    image, masks, mask_levels = levels[0], [], []
     for name in names:
         where = f"{path}/labels/{name}"
         if name not in labels_group:
             raise SegviewerError(f"{where}: listed in labels/ but missing; {EXPECTED}")
         meta, _ = _ome(dict(labels_group[name].attrs), where)
-        mask = _level_arrays(labels_group[name], meta, where)[0]
+        pyramid = _level_arrays(labels_group[name], meta, where)
+        mask = pyramid[0]
         if tuple(mask.shape) != tuple(image.shape) or tuple(mask.chunks) != tuple(image.chunks):
             raise SegviewerError(
                 f"{where}: shape {tuple(mask.shape)} in chunks {tuple(mask.chunks)}, but the "
                 f"image is {tuple(image.shape)} in chunks {tuple(image.chunks)}; {EXPECTED}"
             )
         masks.append(mask)
-    return BigSample(path, image, masks, names, levels, version)
+        mask_levels.append(pyramid)
+    return BigSample(path, image, masks, names, levels, version, mask_levels)
 
 
 def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
