@@ -58,6 +58,12 @@ def add_resolve_command(commands) -> None:
         help="onehot: background as channel 0; index: 0 background, 1..C, "
         "255 ignore (default: onehot)",
     )
+    resolve.add_argument(
+        "--container",
+        choices=["same", "ome-zarr"],
+        default="same",
+        help="same: each sample in its own container (default); ome-zarr: NAME.zarr each",
+    )
     resolve.add_argument("--out", type=Path, help="new folder to write")
     resolve.add_argument("--class-axis", choices=["auto", "first", "last"], default="auto")
     add_engine_arguments(resolve)
@@ -141,6 +147,7 @@ def _resolve(args, dataset, priority, precedence, examples) -> int:
             fixes,
             probabilities,
             progress,
+            args.container,
         )
     moved: dict[tuple[str, str], int] = {}
     for record in records:

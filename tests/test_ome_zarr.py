@@ -175,3 +175,81 @@ def test_napari_reads_a_big_sample_as_lazy_multiscale_layers(store, monkeypatch)
     (store / "labels").rename(store / "elsewhere")
     assert napari_reader.read_big(str(store)) == napari_reader.NULL_LAYER
     assert len(errors) == 1 and "no labels group" in errors[0]
+
+
+def test_samples_round_trip_through_ome_zarr_in_every_format(dataset_folder, tmp_path):
+    from segviewer import Workspace
+    from segviewer.core.io.readers import open_dataset
+
+    workspace = Workspace.open(dataset_folder)
+    original = [workspace.dataset.sample(i) for i in range(len(workspace.dataset))]
+    out = workspace.save(tmp_path / "masks", "masks", container="ome-zarr")
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s.name}.zarr" for s in original)
+    back = open_dataset([out])
+    for i, sample in enumerate(original):
+        got = back.sample(i)
+        assert got.name == sample.name and got.class_names == sample.class_names
+        assert got.source.format == "ome-zarr"
+        np.testing.assert_array_equal(got.image, sample.image)
+        np.testing.assert_array_equal(got.masks, sample.masks)
+    labels = zarr.open_group(str(out / f"{original[0].name}.zarr"), mode="r")["labels"]
+    assert labels.attrs["ome"]["labels"] == original[0].class_names
+
+
+def test_index_labels_with_ignore_and_rgb_images_round_trip(tmp_path):
+    from dataclasses import replace
+
+    from segviewer.core.data.sample import Source
+    from segviewer.core.io.readers import open_dataset
+    from segviewer.core.io.writers import save_samples
+
+    rng = np.random.default_rng(0)
+    masks = np.zeros((2, 40, 50), np.uint8)
+    masks[0, :20], masks[1, 25:] = 1, 1
+    ignore = np.zeros((40, 50), bool)
+    ignore[0, :5] = True
+    masks[:, ignore] = 0
+    rgb = rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)
+    sample = make_sample(rng, (40, 50), "rgb")
+    sample = replace(sample, image=rgb, masks=masks, ignore=ignore, source=Source("npz", ()))
+    out = save_samples([sample], tmp_path / "index", "index", container="ome-zarr")
+    got = open_dataset([out]).sample(0)
+    np.testing.assert_array_equal(got.image, rgb)
+    np.testing.assert_array_equal(got.masks, masks)
+    np.testing.assert_array_equal(got.ignore, ignore)
+    values = zarr.open_group(str(out / "rgb.zarr" / "labels" / "labels"), mode="r").attrs
+    properties = values["ome"]["image-label"]["properties"]
+    assert {p["label-value"]: p["class"] for p in properties} == {
+        0: "background", 1: sample.class_names[0], 2: sample.class_names[1], 255: "ignore"
+    }  # fmt: skip
+
+
+def test_resolve_writes_ome_zarr_and_a_store_too_big_for_memory_is_refused(
+    dataset_folder, tmp_path, monkeypatch
+):
+    from segviewer.core.io import ome_zarr
+    from segviewer.core.io.readers import open_dataset
+
+    out = tmp_path / "resolved"
+    result = run_cli("resolve", dataset_folder, "--rule", "priority", "--container",
+                     "ome-zarr", "--out", out)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    back = open_dataset([out])
+    assert all(back.sample(i).masks.sum(axis=0).max() <= 1 for i in range(len(back)))
+    monkeypatch.setattr(ome_zarr, "MAX_IN_MEMORY", 100)
+    first = next(out.iterdir())
+    with pytest.raises(SegviewerError, match="more than segviewer edits in memory"):
+        open_dataset([first]).sample(0)
+
+
+def test_the_summary_index_sees_a_chunk_rewritten_inside_a_store(dataset_folder, tmp_path):
+    from segviewer.core.stats.index import _stamp
+
+    out = run_cli("resolve", dataset_folder, "--rule", "priority", "--container", "ome-zarr",
+                  "--out", tmp_path / "r")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    store = next((tmp_path / "r").iterdir())
+    before = _stamp(store)
+    group = zarr.open_group(str(store / "labels" / "cell"), mode="r+")
+    group["0"][0, 0] = 1 - group["0"][0, 0]
+    assert _stamp(store) != before

@@ -31,10 +31,15 @@ FORMAT_LABELS = {
     "index": "index labels: 0 background, 1..C, 255 ignore",
     "masks": "one-hot as they are (conflicts kept)",
 }
+CONTAINER_LABELS = {
+    "same": "as opened (npz, TIFF, NIfTI, folder, OME-Zarr)",
+    "ome-zarr": "OME-Zarr: NAME.zarr each, class names in the NGFF metadata",
+}
 HELP = (
-    "Files keep the input's container and names (npz, TIFF pair, NIfTI pair, or a dataset "
-    "folder) and go into a <b>new</b> folder: sources are never overwritten, and a failed "
-    "save leaves nothing behind. Exclusive formats need every conflict resolved first."
+    "Files keep the input's container and names (npz, TIFF pair, NIfTI pair, a dataset "
+    "folder or OME-Zarr) unless another is chosen, and go into a <b>new</b> folder: sources "
+    "are never overwritten, and a failed save leaves nothing behind. Exclusive formats need "
+    "every conflict resolved first."
 )
 
 
@@ -48,7 +53,11 @@ class SavePanel(QWidget):
         self.format_combo.addItems([FORMAT_LABELS[f] for f in FORMATS])
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["Whole dataset", "This sample"])
+        self.container_combo = QComboBox()
+        self.container_combo.addItems(list(CONTAINER_LABELS.values()))
+        self.container_combo.setToolTip("The file container of every saved sample")
         form.addRow("Format:", self.format_combo)
+        form.addRow("Files:", self.container_combo)
         form.addRow("Save:", self.scope_combo)
         layout.addLayout(form)
         self.save_button = QPushButton("Save to a new folder…")
@@ -87,7 +96,8 @@ class SavePanel(QWidget):
         self.session.edits.flush()
         scope = "sample" if self.scope_combo.currentIndex() == 1 else "dataset"
         try:
-            job = workspace.prepare_save(out, self.format, scope)
+            container = list(CONTAINER_LABELS)[self.container_combo.currentIndex()]
+            job = workspace.prepare_save(out, self.format, scope, container)
         except SegviewerError as error:
             show_error(str(error))
             return False

@@ -36,10 +36,13 @@ class BigSample:
     levels: list  # the image pyramid, finest first
     version: str
     mask_levels: list  # per class, its pyramid, finest first (level 0 is in ``masks``)
+    channel_axis: int | None = None  # the image's axis of type "channel" (RGB), if any
+    label_values: dict | None = None  # one index label image: value → class name
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.image.shape)
+        """The spatial shape (the masks' shape)."""
+        return tuple(self.masks[0].shape)
 
 
 def is_ome_zarr(path: Path) -> bool:
@@ -91,6 +94,9 @@ def open_big(path: Path) -> BigSample:
         raise SegviewerError(f"{path}: not a zarr group ({error}); {EXPECTED}") from None
     ome, version = _ome(dict(group.attrs), str(path))
     levels = _level_arrays(group, ome, str(path))
+    axes = ome["multiscales"][0].get("axes", [])
+    kinds = [a.get("type") if isinstance(a, dict) else None for a in axes]
+    channel_axis = kinds.index("channel") if "channel" in kinds else None
     if "labels" not in group:
         raise SegviewerError(f"{path}: no labels group; {EXPECTED}")
     labels_group = group["labels"]
@@ -98,7 +104,9 @@ def open_big(path: Path) -> BigSample:
     names = [str(n) for n in label_meta.get("labels", [])]
     if not names:
         raise SegviewerError(f"{path}/labels: lists no label images; {EXPECTED}")
-    image, masks, mask_levels = levels[0], [], []
+    image, masks, mask_levels, values = levels[0], [], [], None
+    spatial = [n for a, n in enumerate(image.shape) if a != channel_axis]
+    chunks = [n for a, n in enumerate(image.chunks) if a != channel_axis]
     for name in names:
         where = f"{path}/labels/{name}"
         if name not in labels_group:
@@ -106,14 +114,17 @@ def open_big(path: Path) -> BigSample:
         meta, _ = _ome(dict(labels_group[name].attrs), where)
         pyramid = _level_arrays(labels_group[name], meta, where)
         mask = pyramid[0]
-        if tuple(mask.shape) != tuple(image.shape) or tuple(mask.chunks) != tuple(image.chunks):
+        if list(mask.shape) != spatial or list(mask.chunks) != chunks:
             raise SegviewerError(
                 f"{where}: shape {tuple(mask.shape)} in chunks {tuple(mask.chunks)}, but the "
-                f"image is {tuple(image.shape)} in chunks {tuple(image.chunks)}; {EXPECTED}"
+                f"image is {tuple(spatial)} in chunks {tuple(chunks)}; {EXPECTED}"
             )
         masks.append(mask)
         mask_levels.append(pyramid)
-    return BigSample(path, image, masks, names, levels, version, mask_levels)
+        properties = meta.get("image-label", {}).get("properties")
+        if len(names) == 1 and properties:
+            values = {int(p["label-value"]): str(p["class"]) for p in properties}
+    return BigSample(path, image, masks, names, levels, version, mask_levels, channel_axis, values)
 
 
 def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
@@ -132,12 +143,15 @@ def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
     return np.array([background, *classes, conflicts], dtype=np.int64)
 
 
-def _multiscales(name: str, levels: int, dims: int) -> dict:
+def _multiscales(name: str, levels: int, dims: int, channels: bool = False) -> dict:
     axes = [{"name": a, "type": "space"} for a in "zyx"[-dims:]]
+    scale = [1.0] if channels else []
+    if channels:
+        axes.insert(0, {"name": "c", "type": "channel"})
     datasets = [
         {
             "path": str(k),
-            "coordinateTransformations": [{"type": "scale", "scale": [2.0**k] * dims}],
+            "coordinateTransformations": [{"type": "scale", "scale": scale + [2.0**k] * dims}],
         }
         for k in range(levels)
     ]
@@ -189,17 +203,16 @@ class BigWriter:
         return arrays
 
     def write(self, corner: tuple[int, ...], image: np.ndarray, masks: np.ndarray) -> None:
-        """A tile at ``corner`` (level-0 pixels), into every level (strided for labels,
-        block means for the image). Tiles must be multiples of 2**(levels - 1)."""
+        """A tile at ``corner`` (level-0 pixels, multiples of 2**(levels - 1)), into every
+        level: block means for the image, every other pixel for the masks."""
         for k in range(self.levels):
             step = 1 << k
-            at = tuple(
-                slice(c >> k, (c >> k) + (s + step - 1) // step)
-                for c, s in zip(corner, image.shape, strict=True)
-            )
+            size = [s // step for s in image.shape]
+            at = tuple(slice(c >> k, (c >> k) + n) for c, n in zip(corner, size, strict=True))
             self.image[k][at] = _downsample(image, step)
+            strided = tuple(slice(0, n * step, step) for n in size)
             for array, mask in zip([m[k] for m in self.masks], masks, strict=True):
-                array[at] = mask[(slice(None, None, step),) * mask.ndim]
+                array[at] = mask[strided]
 
 
 def _downsample(image: np.ndarray, step: int) -> np.ndarray:
@@ -277,3 +290,68 @@ def predict_big(
             progress=progress,
             where=str(sample.path),
         )
+
+
+def level_count(spatial: tuple[int, ...], smallest: int = 256) -> int:
+    """Pyramid levels, halving until the largest axis is at most ``smallest`` pixels."""
+    return 1 + max(0, int(np.ceil(np.log2(max(spatial) / smallest))))
+
+
+def write_sample_zarr(
+    path: Path,
+    image: np.ndarray,
+    label_images: dict[str, np.ndarray],
+    channels_last: bool = False,
+    values: dict[int, str] | None = None,
+    version: str = "0.5",
+) -> None:
+    """An in-memory sample as OME-Zarr at ``path`` (a new folder): the image pyramid (an
+    RGB image as a channel axis, one level) and one label image per name, with ``values``
+    (label value → class) for a single index label image."""
+    import zarr
+
+    data = np.moveaxis(image, -1, 0) if channels_last else image
+    spatial = data.shape[1:] if channels_last else data.shape
+    dims, levels = len(spatial), 1 if channels_last else level_count(spatial)
+    chunk = 512 if dims == 2 else 64
+    root = zarr.open_group(str(path), mode="w-", zarr_format=3 if version == "0.5" else 2)
+    meta = {"multiscales": [_multiscales("image", levels, dims, channels_last)]}
+    root.attrs.update(_metadata(version, meta))
+    chunks = tuple(min(chunk, s) for s in spatial)
+    for k in range(levels):
+        level = _downsample(data, 1 << k)
+        spatial_chunks = tuple(min(c, n) for c, n in zip(chunks, level.shape[-dims:], strict=True))
+        lead = (data.shape[0],) if channels_last else ()
+        root.create_array(str(k), data=level, chunks=lead + spatial_chunks)
+    labels = root.create_group("labels")
+    labels.attrs.update(_metadata(version, {"labels": list(label_images)}))
+    for name, array in label_images.items():
+        group = labels.create_group(name)
+        label_meta: dict = {"multiscales": [_multiscales(name, 1, dims)], "image-label": {}}
+        if values is not None:
+            label_meta["image-label"]["properties"] = [
+                {"label-value": int(v), "class": c} for v, c in values.items()
+            ]
+        group.attrs.update(_metadata(version, label_meta))
+        group.create_array("0", data=array, chunks=chunks)
+
+
+MAX_IN_MEMORY = 1 << 28  # pixels: above, a store is streamed (stats, predict) or viewed
+
+
+def read_sample_arrays(path: Path):
+    """``(image, label arrays, names, values)`` of a store small enough for memory, with
+    an RGB image's channels last; refused on one line above :data:`MAX_IN_MEMORY`."""
+    big = open_big(path)
+    pixels = int(np.prod(big.shape))
+    if pixels > MAX_IN_MEMORY:
+        raise SegviewerError(
+            f"{path}: {pixels:,} pixels is more than segviewer edits in memory "
+            f"({MAX_IN_MEMORY:,}); count it with `segviewer stats`, predict it with "
+            "`segviewer predict` (both stream), or view it in napari"
+        )
+    image = np.asarray(big.image[...])
+    if big.channel_axis is not None:
+        image = np.moveaxis(image, big.channel_axis, -1)
+    arrays = [np.asarray(m[...]) for m in big.masks]
+    return image, arrays, big.class_names, big.label_values

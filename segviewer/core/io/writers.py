@@ -7,6 +7,9 @@ and ``masks`` (the one-hot masks as they are, conflicts and all). Containers and
 - TIFF: ``NAME.tif`` + ``NAME_masks.tif`` or ``NAME_labels.tif``;
 - NIfTI: ``NAME.nii.gz`` + ``NAME_masks.nii.gz`` (class axis last) or ``NAME_labels.nii.gz``,
   with the source's affine;
+- OME-Zarr: ``NAME.zarr`` with the image pyramid and ``labels/CLASS`` (one binary label
+  image per class) or ``labels/labels`` (index labels, each value's class in
+  ``image-label.properties``);
 - folder: ``images/NAME.ext`` (the source file, copied) + ``masks/CLASS/NAME.png`` (with a
   ``background`` class) or ``labels/NAME.png`` (``.tif`` for 3D), and ``classes.txt``.
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from segviewer.core.data.encodings import BACKGROUND, to_index, to_onehot
+from segviewer.core.data.encodings import BACKGROUND, IGNORE_LABEL, to_index, to_onehot
 from segviewer.core.data.names import check_class_names, check_name
 from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
@@ -139,12 +142,28 @@ def _write_folder(sample: Sample, out: Path, fmt: str) -> None:
         write_image(out / "masks" / name / sample.name, mask * np.uint8(255))
 
 
+def _write_ome_zarr(sample: Sample, out: Path, fmt: str) -> None:
+    from segviewer.core.io.ome_zarr import write_sample_zarr
+
+    array, names = encode(sample, fmt)
+    values = None
+    if fmt == "index":
+        values = dict(enumerate(names))
+        if sample.ignore is not None and sample.ignore.any():
+            values[IGNORE_LABEL] = "ignore"
+        label_images = {"labels": array}
+    else:
+        label_images = dict(zip(names, array, strict=True))
+    write_sample_zarr(out / f"{sample.name}.zarr", sample.image, label_images, sample.rgb, values)
+
+
 WRITERS: dict[str, Callable[[Sample, Path, str], None]] = {
     "npz": _write_npz,
     "tiff": _write_tiff,
     "nifti": _write_nifti,
     "folder": _write_folder,
     "memory": _write_folder,
+    "ome-zarr": _write_ome_zarr,
 }
 
 
@@ -154,15 +173,17 @@ def save_samples(
     fmt: str,
     progress: Callable[[Sample], None] | None = None,
     extras: dict[str, str] | None = None,
+    container: str | None = None,
 ) -> Path:
-    """Write every sample into the new folder ``out``, each in its own container, and the
-    text files ``extras`` (file name → text, e.g. ``precedence.json``) beside them."""
+    """Write every sample into the new folder ``out``, each in its own container (or all
+    in ``container``, e.g. ``ome-zarr``), and the text files ``extras`` (file name → text,
+    e.g. ``precedence.json``) beside them."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     with new_folder(Path(out)) as tmp:
         write_extras(tmp, extras)
         for sample in samples:
-            write_sample(sample, tmp, fmt)
+            write_sample(sample, tmp, fmt, container)
             if progress is not None:
                 progress(sample)
     return Path(out)
@@ -174,9 +195,15 @@ def write_extras(folder: Path, extras: dict[str, str] | None) -> None:
         (folder / name).write_text(text, encoding="utf-8")
 
 
-def write_sample(sample: Sample, folder: Path, fmt: str) -> None:
+CONTAINERS = ("same", "ome-zarr")  # what a user may ask to save in
+
+
+def write_sample(sample: Sample, folder: Path, fmt: str, container: str | None = None) -> None:
     """Write one sample into ``folder`` (a :func:`new_folder` being filled), in its own
-    container; safe to call from several processes on one folder."""
+    container or in ``container``; safe to call from several processes on one folder."""
     check_name(sample.name, sample.name, "sample name")
     check_class_names(sample.class_names, sample.name)
-    WRITERS[sample.source.format](sample, folder, fmt)
+    if container not in (None, *CONTAINERS):
+        raise SegviewerError(f"container {container!r}: expected one of {', '.join(CONTAINERS)}")
+    chosen = sample.source.format if container in (None, "same") else container
+    WRITERS[chosen](sample, folder, fmt)

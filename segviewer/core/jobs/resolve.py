@@ -39,6 +39,7 @@ def resolve_dataset(
     fixes: Fixes | None = None,
     probabilities: Callable[[Sample], np.ndarray] | None = None,
     progress: Progress | None = None,
+    container: str | None = None,
 ) -> list[dict]:
     """Resolve every sample by ``rule`` into the new folder ``out``; return per sample
     ``{"name", "conflicts", "moved": [[loser, winner, pixels], ...], "classes"}``.
@@ -59,6 +60,7 @@ def resolve_dataset(
             per_region=per_region,
             fixes=fixes or {},
             probabilities=probabilities,
+            container=container,
         )
         with opened(engine, len(dataset)) as running:
             found = map_samples(dataset, work, running, progress, None, "resolving")
@@ -69,7 +71,7 @@ def resolve_dataset(
 
 
 def _resolve_and_write(
-    sample, folder, fmt, rule, priority, precedence, per_region, fixes, probabilities
+    sample, folder, fmt, rule, priority, precedence, per_region, fixes, probabilities, container
 ) -> dict:
     """One sample: the user's fixes, the rule, then written into ``folder``."""
     if sample.name in fixes:
@@ -77,7 +79,7 @@ def _resolve_and_write(
     found = probabilities(sample) if probabilities is not None else None
     order = priority_order(sample.class_names, priority)
     resolution, _ = resolve_sample(sample, rule, order, found, precedence, per_region)
-    write_sample(sample, folder, fmt)
+    write_sample(sample, folder, fmt, container)
     names = sample.class_names
     moved = [[names[a], winner_name(b, names), n] for (a, b), n in resolution.moved.items()]
     return {

@@ -162,8 +162,16 @@ def keys_of(refs: Sequence[SampleRef], class_axis: str) -> list[str | None]:
 
 
 def _stamp(path) -> tuple[str, int, int] | None:
+    """Path, size and modification time; a folder sample (OME-Zarr) counts every file in
+    it, since rewriting a chunk does not touch the folder's own time."""
     try:
         info = os.stat(path)
+        if os.path.isdir(path):
+            files = [os.stat(os.path.join(root, name)) for root, _, names in os.walk(path)
+                     for name in names]  # fmt: skip
+            size = sum(f.st_size for f in files)
+            newest = max([info.st_mtime_ns, *(f.st_mtime_ns for f in files)])
+            return os.path.abspath(path), size, newest
     except OSError:
         return None
     return os.path.abspath(path), info.st_size, info.st_mtime_ns

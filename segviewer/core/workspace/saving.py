@@ -15,7 +15,7 @@ import numpy as np
 
 from segviewer.core.data.sample import Dataset, Sample, SampleRef
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.writers import FORMATS, save_samples
+from segviewer.core.io.writers import CONTAINERS, FORMATS, save_samples
 from segviewer.core.progress import Progress, ensure
 from segviewer.core.stats.classes import ClassStats, tally
 
@@ -31,6 +31,7 @@ class SaveJob:
     out: Path
     format: str
     extras: dict[str, str]  # text files written beside the samples (precedence.json)
+    container: str | None = None  # None: each sample in its own; or e.g. "ome-zarr"
 
     def run(self, progress: Progress | None = None) -> Path:
         """Write every sample (touches no array the user can change)."""
@@ -42,17 +43,30 @@ class SaveJob:
                 yield self.copies.get(index) or self.dataset.refs[index].load()
                 progress.step()
 
-        return save_samples(samples(), self.out, self.format, extras=self.extras)
+        return save_samples(
+            samples(), self.out, self.format, extras=self.extras, container=self.container
+        )
 
 
 class SavingMixin:
     """Verbs of :class:`~segviewer.core.workspace.Workspace` that write files."""
 
-    def prepare_save(self, out: str | Path, format: str = "onehot", scope: str = "dataset"):
-        """A :class:`SaveJob` of the shown sample or of the whole dataset."""
+    def prepare_save(
+        self,
+        out: str | Path,
+        format: str = "onehot",
+        scope: str = "dataset",
+        container: str | None = None,
+    ):
+        """A :class:`SaveJob` of the shown sample or of the whole dataset, each sample in
+        its own container or all in ``container`` (``ome-zarr``)."""
         if format not in FORMATS:
             raise SegviewerError(
                 f"unknown format {format!r}; expected one of: {', '.join(FORMATS)}"
+            )
+        if container not in (None, *CONTAINERS):
+            raise SegviewerError(
+                f"unknown container {container!r}; expected one of: {', '.join(CONTAINERS)}"
             )
         dataset = self._require_dataset()
         indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
@@ -67,6 +81,7 @@ class SavingMixin:
             Path(out),
             format,
             extras,
+            container,
         )
 
     def finish_save(self, job: SaveJob) -> None:
@@ -82,10 +97,11 @@ class SavingMixin:
         format: str = "onehot",
         scope: str = "dataset",
         progress: Progress | None = None,
+        container: str | None = None,
     ) -> Path:
         """Write the samples as the user has them now into the new folder ``out`` (each in
         its own container; sources are never overwritten); saved samples lose their mark."""
-        job = self.prepare_save(out, format, scope)
+        job = self.prepare_save(out, format, scope, container)
         path = job.run(progress)
         self.finish_save(job)
         return path

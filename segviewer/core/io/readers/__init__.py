@@ -17,6 +17,7 @@ from pathlib import Path
 from segviewer.core.data.masks import ClassAxis
 from segviewer.core.data.sample import Dataset, SampleRef
 from segviewer.core.errors import SegviewerError
+from segviewer.core.io.ome_zarr import is_ome_zarr
 from segviewer.core.io.readers._common import (
     NIFTI_SUFFIXES,
     TIFF_SUFFIXES,
@@ -28,6 +29,7 @@ from segviewer.core.io.readers.folder import folder_refs, is_dataset_folder
 from segviewer.core.io.readers.nifti import nifti_pair, nifti_ref
 from segviewer.core.io.readers.nnunet import is_nnunet_folder, nnunet_refs
 from segviewer.core.io.readers.npz import npz_ref
+from segviewer.core.io.readers.ome_zarr import ome_zarr_ref
 from segviewer.core.io.readers.tiff import tiff_pair, tiff_ref
 
 __all__ = ["FORMATS_HELP", "is_supported", "open_dataset", "sample_refs"]
@@ -35,7 +37,8 @@ __all__ = ["FORMATS_HELP", "is_supported", "open_dataset", "sample_refs"]
 FORMATS_HELP = (
     "a .npz with arrays 'image' and 'masks', a TIFF pair NAME.tif + NAME_masks.tif, a NIfTI pair "
     "NAME.nii.gz + NAME_masks.nii.gz, a folder with images/NAME.png and masks/CLASS/NAME.png, "
-    "or an nnU-Net raw dataset (dataset.json, imagesTr, labelsTr)"
+    "an OME-Zarr NAME.zarr with a labels/ group, or an nnU-Net raw dataset (dataset.json, "
+    "imagesTr, labelsTr)"
 )
 
 PathLike = str | os.PathLike
@@ -47,9 +50,11 @@ def is_supported(path: PathLike) -> bool:
     path = Path(path)
     if os.path.isdir(path):
         return (
-            is_dataset_folder(path)
+            is_ome_zarr(path)
+            or is_dataset_folder(path)
             or is_nnunet_folder(path)
             or any(_file_is_ours(p) for p in _entries(path))
+            or bool(_zarr_entries(path))
         )
     return _file_is_ours(path)
 
@@ -74,6 +79,16 @@ def _entries(folder: Path) -> list[Path]:
         return []
 
 
+def _zarr_entries(folder: Path) -> list[Path]:
+    """The OME-Zarr samples of a folder (each a folder itself)."""
+    try:
+        return sorted(
+            p for p in folder.iterdir() if not is_hidden(p) and p.is_dir() and is_ome_zarr(p)
+        )
+    except OSError:
+        return []
+
+
 def _refs_for_file(path: Path, class_axis: ClassAxis) -> SampleRef:
     suffix = full_suffix(path)
     if suffix == ".npz":
@@ -93,6 +108,9 @@ def _refs_for_folder(folder: Path, class_axis: ClassAxis, warn: Warn | None) -> 
     if is_nnunet_folder(folder):
         return nnunet_refs(folder, warn)
     ours = [p for p in _entries(folder) if _file_is_ours(p)]
+    zarrs = _zarr_entries(folder)
+    if zarrs:
+        return [*(_refs_for_file(p, class_axis) for p in ours), *map(ome_zarr_ref, zarrs)]
     if not ours:
         content = "is empty" if not any(folder.iterdir()) else "holds no segviewer samples"
         raise SegviewerError(f"{folder}: this folder {content}; expected {FORMATS_HELP}")
@@ -101,6 +119,8 @@ def _refs_for_folder(folder: Path, class_axis: ClassAxis, warn: Warn | None) -> 
 
 def _refs_for_path(path: Path, class_axis: ClassAxis, warn: Warn | None) -> list[SampleRef]:
     """The samples of one argument: a folder, or a regular file."""
+    if os.path.isdir(path) and is_ome_zarr(path):
+        return [ome_zarr_ref(path)]
     if os.path.isdir(path):
         return _refs_for_folder(path, class_axis, warn)
     if is_regular_file(path):
