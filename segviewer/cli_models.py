@@ -188,7 +188,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _predict_big(args: argparse.Namespace) -> int:
     """One OME-Zarr image: labels streamed into a new OME-Zarr label image."""
-    from segviewer.core.io.ome_zarr import open_big, predict_big
+    from segviewer.core.io.ome_zarr import open_big
+    from segviewer.core.model.big import predict_big
     from segviewer.core.model.inference import choose_device
     from segviewer.core.model.registry import open_model
     from segviewer.core.progress import tqdm_progress

@@ -15,9 +15,9 @@ from segviewer.core.io.ome_zarr import (
     big_tally,
     is_ome_zarr,
     open_big,
-    predict_big,
     write_big_sample,
 )
+from segviewer.core.model.big import predict_big
 from segviewer.core.model.inference import predict_labels
 from segviewer.core.model.registry import open_model
 from segviewer.core.stats.classes import tally

@@ -271,3 +271,31 @@ def test_bad_verbs_say_what_is_wrong():
         workspace.show(5)
     with pytest.raises(SegviewerError, match="no dataset is open"):
         Workspace().stats()
+
+
+def test_predictions_live_in_memory_mapped_files_that_go_with_them(dataset_folder, tmp_path):
+    import os
+    from pathlib import Path
+
+    from segviewer.core.model.inference import predict_both
+    from segviewer.core.model.registry import open_model
+
+    workspace = Workspace.open(dataset_folder)
+    workspace.predict("bundled", scope="dataset")
+    found = [workspace.prediction(i) for i in range(len(workspace.dataset))]
+    files = {Path(f.labels.filename) for f in found} | {
+        Path(f.probabilities.filename) for f in found
+    }
+    cache = Path(os.environ["SEGVIEWER_CACHE_DIR"])
+    assert len(files) == 2 * len(found) and all(cache in p.parents for p in files)
+    assert all(p.exists() for p in files)
+    sample = workspace.sample_of(0, workspace.dataset)
+    model = open_model("bundled", ["background", *sample.class_names])
+    labels, probabilities = predict_both(model, sample.image, None)
+    np.testing.assert_array_equal(found[0].labels, labels)
+    np.testing.assert_array_equal(found[0].probabilities, probabilities)
+    assert not found[0].labels.flags.writeable  # nobody edits a prediction in place
+    workspace.predict("bundled")  # the shown sample again: its old files go
+    assert not Path(found[workspace.index].labels.filename).exists()
+    workspace.close(workspace.dataset)
+    assert not any(p.exists() for p in files)

@@ -90,6 +90,7 @@ class Predictions:
         )
         if revision != now:
             errors = scores = None
+        errors = self.workspace.prediction_files.keep(errors)  # on disk, as the labels
         for cache, value in ((self._errors, errors), (self._scores, scores)):
             if value is None:
                 cache.pop(key, None)
@@ -101,7 +102,7 @@ class Predictions:
 
     def _on_edited(self, touched: list) -> None:
         for key in [self._shown(), *touched]:
-            self._errors.pop(key, None)
+            self.workspace.prediction_files.drop(self._errors.pop(key, None))
             self._scores.pop(key, None)
 
     def probabilities_of(self, dataset: Dataset, index: int) -> np.ndarray | None:

@@ -3,8 +3,8 @@ holding one binary label image per class (the one-hot masks, overlaps kept).
 
 Nothing here reads pixel data up front: :func:`open_big` checks the metadata and returns
 zarr arrays; :func:`big_tally` counts classes, background and conflicts chunk by chunk on
-Dask; :func:`write_big_sample` writes a synthetic sample tile by tile without holding it;
-:func:`predict_big` streams a model's labels into a new OME-Zarr.
+Dask; :func:`write_big_sample` writes a synthetic sample tile by tile without holding it
+(core.model.big streams a model's labels into a new OME-Zarr).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
     return np.array([background, *classes, conflicts], dtype=np.int64)
 
 
-def _multiscales(name: str, levels: int, dims: int, channels: bool = False) -> dict:
+def multiscales(name: str, levels: int, dims: int, channels: bool = False) -> dict:
     axes = [{"name": a, "type": "space"} for a in "zyx"[-dims:]]
     scale = [1.0] if channels else []
     if channels:
@@ -158,7 +158,7 @@ def _multiscales(name: str, levels: int, dims: int, channels: bool = False) -> d
     return {"name": name, "axes": axes, "datasets": datasets}
 
 
-def _metadata(version: str, content: dict) -> dict:
+def ngff_metadata(version: str, content: dict) -> dict:
     """Group attributes for ``content``: nested under "ome" in 0.5, flat in 0.4."""
     if version == "0.5":
         return {"ome": {"version": "0.5", **content}}
@@ -180,16 +180,16 @@ class BigWriter:
         self.root = zarr.open_group(str(folder), mode="w", zarr_format=fmt)
         dims = len(shape)
         self.root.attrs.update(
-            _metadata(version, {"multiscales": [_multiscales("image", levels, dims)]})
+            ngff_metadata(version, {"multiscales": [multiscales("image", levels, dims)]})
         )
         self.image = self._pyramid(self.root, shape, chunk, dtype)
         labels = self.root.create_group("labels")
-        labels.attrs.update(_metadata(version, {"labels": list(classes)}))
+        labels.attrs.update(ngff_metadata(version, {"labels": list(classes)}))
         self.masks = []
         for name in classes:
             group = labels.create_group(name)
-            meta = {"multiscales": [_multiscales(name, levels, dims)], "image-label": {}}
-            group.attrs.update(_metadata(version, meta))
+            meta = {"multiscales": [multiscales(name, levels, dims)], "image-label": {}}
+            group.attrs.update(ngff_metadata(version, meta))
             self.masks.append(self._pyramid(group, shape, chunk, np.uint8))
 
     def _pyramid(self, group, shape, chunk, dtype) -> list:
@@ -253,45 +253,6 @@ def write_big_sample(
                 progress(n + 1, len(corners))
 
 
-def predict_big(
-    sample: BigSample, model, out: Path, device: str = "cpu", precision: str = "auto", progress=None
-) -> None:
-    """The model's index labels of ``sample`` as a new OME-Zarr label image at ``out``
-    (NGFF 0.5, the image's chunks), streamed band by band: never the whole probabilities,
-    never the whole labels in memory."""
-    import zarr
-
-    from segviewer.core.model.inference import predict_into
-
-    classes = list(model.info.classes)
-    with new_folder(Path(out)) as folder:
-        root = zarr.open_group(str(folder), mode="w", zarr_format=3)
-        properties = [{"label-value": i, "class": name} for i, name in enumerate(classes)]
-        meta = {
-            "multiscales": [_multiscales("prediction", 1, len(sample.shape))],
-            "image-label": {"version": "0.5", "properties": properties},
-        }
-        root.attrs.update(_metadata("0.5", meta))
-        labels = root.create_array(
-            "0",
-            shape=sample.shape,
-            chunks=tuple(sample.image.chunks),
-            dtype=np.uint8,
-            fill_value=0,
-        )
-        predict_into(
-            model,
-            sample.image,
-            None,
-            labels,
-            None,
-            device,
-            precision,
-            progress=progress,
-            where=str(sample.path),
-        )
-
-
 def level_count(spatial: tuple[int, ...], smallest: int = 256) -> int:
     """Pyramid levels, halving until the largest axis is at most ``smallest`` pixels."""
     return 1 + max(0, int(np.ceil(np.log2(max(spatial) / smallest))))
@@ -315,8 +276,8 @@ def write_sample_zarr(
     dims, levels = len(spatial), 1 if channels_last else level_count(spatial)
     chunk = 512 if dims == 2 else 64
     root = zarr.open_group(str(path), mode="w-", zarr_format=3 if version == "0.5" else 2)
-    meta = {"multiscales": [_multiscales("image", levels, dims, channels_last)]}
-    root.attrs.update(_metadata(version, meta))
+    meta = {"multiscales": [multiscales("image", levels, dims, channels_last)]}
+    root.attrs.update(ngff_metadata(version, meta))
     chunks = tuple(min(chunk, s) for s in spatial)
     for k in range(levels):
         level = _downsample(data, 1 << k)
@@ -324,15 +285,15 @@ def write_sample_zarr(
         lead = (data.shape[0],) if channels_last else ()
         root.create_array(str(k), data=level, chunks=lead + spatial_chunks)
     labels = root.create_group("labels")
-    labels.attrs.update(_metadata(version, {"labels": list(label_images)}))
+    labels.attrs.update(ngff_metadata(version, {"labels": list(label_images)}))
     for name, array in label_images.items():
         group = labels.create_group(name)
-        label_meta: dict = {"multiscales": [_multiscales(name, 1, dims)], "image-label": {}}
+        label_meta: dict = {"multiscales": [multiscales(name, 1, dims)], "image-label": {}}
         if values is not None:
             label_meta["image-label"]["properties"] = [
                 {"label-value": int(v), "class": c} for v, c in values.items()
             ]
-        group.attrs.update(_metadata(version, label_meta))
+        group.attrs.update(ngff_metadata(version, label_meta))
         group.create_array("0", data=array, chunks=chunks)
 
 

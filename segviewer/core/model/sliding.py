@@ -205,7 +205,8 @@ class _PlaneReader:
             raw = raw.view(np.int16)
         elif raw.dtype not in (np.uint8, np.int8, np.int16, np.int32, np.float32):
             raw = raw.astype(np.float32)
-        tensor = torch.from_numpy(np.ascontiguousarray(raw))
+        raw = np.ascontiguousarray(raw)
+        tensor = torch.from_numpy(raw if raw.flags.writeable else raw.copy())
         event = None
         if self.device == "cuda":
             if self.stream is None:

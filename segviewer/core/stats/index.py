@@ -42,13 +42,18 @@ def as_summary(record: dict) -> SampleSummary:
     )
 
 
-def default_path() -> Path:
+def cache_folder() -> Path:
+    """segviewer's cache folder: ``SEGVIEWER_CACHE_DIR``, else the user's cache directory."""
     folder = os.environ.get("SEGVIEWER_CACHE_DIR")
     if folder:
-        return Path(folder) / "summaries.sqlite"
+        return Path(folder)
     from platformdirs import user_cache_path
 
-    return user_cache_path("segviewer") / "summaries.sqlite"
+    return user_cache_path("segviewer")
+
+
+def default_path() -> Path:
+    return cache_folder() / "summaries.sqlite"
 
 
 class SummaryIndex:

@@ -13,6 +13,7 @@ import numpy as np
 
 from segviewer.core.model.scores import Scores, error_map, score_sample
 from segviewer.core.progress import Progress, ensure
+from segviewer.core.workspace.prediction_files import PredictionFiles
 
 if TYPE_CHECKING:
     from segviewer.core.data.sample import Dataset
@@ -34,6 +35,7 @@ class PredictionsMixin:
     """Verbs of :class:`~segviewer.core.workspace.Workspace` about model predictions."""
 
     predictions: dict
+    prediction_files: PredictionFiles
 
     def predict(
         self,
@@ -83,12 +85,22 @@ class PredictionsMixin:
         return indices
 
     def add_prediction(self, dataset: Dataset, index: int, prediction: Prediction) -> None:
-        """Keep ``prediction`` for sample ``index`` (predictions of another model are dropped)."""
+        """Keep ``prediction`` for sample ``index``, its arrays on disk (memory-mapped);
+        predictions of another model are dropped."""
         others = [k for k, p in self.predictions.items() if p.classes != prediction.classes]
-        for key in others:
-            del self.predictions[key]
+        for key in [*others, (dataset, index)]:
+            self.drop_prediction(key)
+        prediction.labels = self.prediction_files.keep(prediction.labels)
+        prediction.probabilities = self.prediction_files.keep(prediction.probabilities)
         self.predictions[dataset, index] = prediction
         self.predicted.emit(dataset, index)
+
+    def drop_prediction(self, key) -> None:
+        """Forget the prediction of ``key`` (dataset, index) and delete its files."""
+        found = self.predictions.pop(key, None)
+        if found is not None:
+            self.prediction_files.drop(found.labels)
+            self.prediction_files.drop(found.probabilities)
 
     def prediction(self, index: int | None = None, dataset: Dataset | None = None):
         """The prediction of sample ``index`` (default: the shown one), or None."""

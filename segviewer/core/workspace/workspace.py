@@ -38,6 +38,7 @@ from segviewer.core.progress import Progress, ensure
 from segviewer.core.stats.classes import ClassStats, TallyTable, tally
 from segviewer.core.workspace.editing import EditingMixin
 from segviewer.core.workspace.precedence import PrecedenceMixin
+from segviewer.core.workspace.prediction_files import PredictionFiles
 from segviewer.core.workspace.predictions import Prediction, PredictionsMixin
 from segviewer.core.workspace.saving import SavingMixin
 
@@ -67,6 +68,7 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
         self._derived: dict[Key, DerivedLayers] = {}
         self._revisions: dict[Key, int] = {}
         self.predictions: dict[Key, Prediction] = {}
+        self.prediction_files = PredictionFiles()  # their arrays, memory-mapped on disk
         self._originals: dict[Key, tuple] = {}  # masks and ignore before the first edit
         self._hand_edited: set[Key] = set()
         self._examples: set[Key] = set()
@@ -99,7 +101,9 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
             store.pop(dataset, None)
         for store in (self._hand_edited, self._examples):
             store -= {k for k in store if k[0] is dataset}
-        for store in (self._derived, self._revisions, self.predictions, self._originals):
+        for key in [k for k in self.predictions if k[0] is dataset]:
+            self.drop_prediction(key)
+        for store in (self._derived, self._revisions, self._originals):
             for key in [k for k in store if k[0] is dataset]:
                 del store[key]
         if self.dataset is dataset:
