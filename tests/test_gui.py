@@ -433,3 +433,30 @@ def test_closing_napari_or_a_dataset_with_unsaved_edits_asks_first(panel, qtbot)
     assert widget.session.datasets == [] and widget.sample_list.rowCount() == 0
     assert not [layer for layer in viewer.layers if segviewer_meta(layer)]
     assert widget.dataset_combo.count() == 0
+
+
+def test_a_stroke_redraws_only_its_box_of_every_layer(
+    make_napari_viewer, qtbot, dataset_folder, monkeypatch
+):
+    """After a stroke the texture of each layer shows the new masks inside the stroke's box,
+    and no layer is redrawn whole (what makes a stroke cost the same at any image size)."""
+    viewer = make_napari_viewer(show=True)
+    _, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
+    widget.open_paths(str(dataset_folder))
+    wait_for_summaries(qtbot, widget)
+    viewer.window._qt_viewer.canvas._scene_canvas.render()  # the textures exist
+    layers = [viewer.layers[n] for n in ("background", "cell", "spot", "conflicts")]
+    whole = []
+    for layer in layers:
+        monkeypatch.setattr(layer, "refresh", lambda *a, n=layer.name, **k: whole.append(n))
+    where = (slice(10, 40), slice(20, 60))
+    widget.session.workspace.paint("spot", where)
+    qtbot.wait(50)
+    assert whole == []
+    for layer in layers:
+        texture = layer.colormap._data_to_texture(np.asarray(layer.data[where]))
+        np.testing.assert_array_equal(layer._slice.image.view[where], texture)
+    assert viewer.layers["spot"].data[where].all()
+    for worker in list(widget._workers.values()):
+        worker.quit()
+    qtbot.waitUntil(lambda: not widget._workers, timeout=10000)

@@ -19,7 +19,9 @@ from qtpy.QtCore import QTimer
 
 from segviewer._napari.edits import EditController
 from segviewer._napari.layers import dataset_of, forget, sample_layer_data, segviewer_meta
+from segviewer._napari.partial_refresh import refresh_region
 from segviewer.core.data.sample import Dataset, Sample
+from segviewer.core.editing.atoms import Region
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
 from segviewer.core.jobs import EngineSpec
@@ -232,7 +234,8 @@ class ViewerSession:
         shown = [layer for layer in self.shown_layers() if _sample_key(layer) in scope.samples]
         if shown:
             self._kept_layers[_sample_key(shown[0])] = shown
-        self.refresh_layers()
+        only_shown = shown and len(scope.samples) == 1
+        self.refresh_layers(scope.region if only_shown else None)
         self.edited.emit(list(scope.samples))
 
     def _on_closed(self, dataset: Dataset) -> None:
@@ -240,10 +243,12 @@ class ViewerSession:
             del self._kept_layers[key]
         forget(dataset)
 
-    def refresh_layers(self) -> None:
-        """Redraw the shown sample's mask and derived layers after their arrays changed."""
+    def refresh_layers(self, region: Region | None = None) -> None:
+        """Redraw the shown sample's mask and derived layers after their arrays changed,
+        only inside ``region`` when given (a stroke's box)."""
         for layer in self._layers_with_role("background", "class", "conflicts"):
-            layer.refresh()
+            if region is None or not refresh_region(layer, region):
+                layer.refresh()
 
 
 def _sample_key(layer: Layer) -> tuple[Dataset | None, int]:
