@@ -6,13 +6,12 @@ band of the image and of the blended logits is held at a time, and each band tha
 window touches is handed to the caller as uint8 labels (plus probabilities when asked for).
 Windows are cut out of the band and blended back with one gather and one ``index_add_``
 per batch, on the device: on CUDA nothing but the image's own pixels goes in and nothing
-but the labels comes out. The window batch follows free GPU memory, and fp16 autocast is
+but the labels come out. The window batch follows free GPU memory, and fp16 autocast is
 the CUDA default.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import weakref
 from collections.abc import Callable, Iterator
@@ -30,10 +29,8 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 PERCENTILE_PIXELS = 1 << 20  # normalisation percentiles from at most this many pixels
 CPU_BATCH = 4
 MAX_BATCH = 512
-# CUDA: fp16/bf16 under autocast (True: a copy of the network cast to that type, measured
-# 18 % slower on an H200), and cuDNN picks its algorithms by trying them (windows are all
-# the same size)
-CAST_NETWORK = False
+# CUDA: cuDNN picks its algorithms by trying them (windows are all the same size). fp16 and
+# bf16 run under autocast: a copy of the network cast to fp16 was ~15 % slower on an H200.
 CUDNN_BENCHMARK = True
 _batches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network → fitting batch
 
@@ -251,12 +248,6 @@ class _Runner:
         self.done, self.total, self.batch = 0, 0, CPU_BATCH
         self.checked = False
         self.finite = torch.ones((), dtype=torch.bool, device=device)
-        self.network, self.cast = model.network, None
-        if device == "cuda" and dtype is not None and CAST_NETWORK:
-            try:
-                self.network, self.cast = copy.deepcopy(model.network).to(device, dtype), dtype
-            except Exception:  # a network that cannot be cast runs under autocast
-                self.network = model.network
 
     def fitting_batch(self) -> int:
         """CPU: a few windows. CUDA: as many as half the free memory holds, measured on a
@@ -265,7 +256,7 @@ class _Runner:
 
         if self.device != "cuda":
             return CPU_BATCH
-        key = (self.window, self.channels, self.dtype, self.cast)
+        key = (self.window, self.channels, self.dtype)
         known = _batches.setdefault(self.model.network, {})
         if key not in known:
             probe = 4
@@ -287,7 +278,7 @@ class _Runner:
         return torch.autocast(
             self.device,
             self.dtype or torch.float32,
-            enabled=self.dtype is not None and self.cast is None,
+            enabled=self.dtype is not None,
         )
 
     def bands(self, plane: _PlaneReader) -> Iterator[tuple[tuple[int, int], object]]:
@@ -358,7 +349,7 @@ class _Runner:
 
         try:
             with self._autocast():
-                logits = self.network(x.to(self.cast or x.dtype).contiguous())
+                logits = self.model.network(x.contiguous())
         except Exception as error:  # a user's model may raise anything
             raise SegviewerError(
                 f"model '{self.model.info.name}' failed ({_last_line(error)})"
