@@ -155,13 +155,18 @@ def _stats_table(stats) -> str:
 # -- sample -----------------------------------------------------------------------------------
 def cmd_sample(args: argparse.Namespace) -> int:
     from segviewer.core.data.synthetic import make_dataset_samples
+    from segviewer.core.data.synthetic_many import make_many_samples
     from segviewer.core.io.writers import save_samples
 
     if args.big is not None:
+        if args.kind != "cells":
+            return fail("--big writes the cells kind only")
         return _big_sample(args)
-    if args.count < 0 or args.volumes < 0 or args.count + args.volumes == 0:
+    count = args.count if args.count is not None else {"cells": 8, "many": 5}[args.kind]
+    if count < 0 or args.volumes < 0 or count + args.volumes == 0:
         return fail("--count and --volumes must be ≥ 0 and not both 0")
-    samples = make_dataset_samples(args.seed, args.count, args.volumes)
+    make = make_many_samples if args.kind == "many" else make_dataset_samples
+    samples = make(args.seed, count, args.volumes)
     out = save_samples(samples, args.out, "masks")
     print(f"wrote {len(samples)} samples (seed {args.seed}) to {out}")
     return 0
@@ -258,7 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write the synthetic sample dataset")
     sample.add_argument("--out", required=True, type=Path, help="new folder to write")
     sample.add_argument("--seed", type=int, default=2024, help="random seed (default: 2024)")
-    sample.add_argument("--count", type=int, default=8, help="2D samples (default: 8)")
+    sample.add_argument(
+        "--kind",
+        choices=["cells", "many"],
+        default="cells",
+        help="cells: cell and spot; many: six overlapping classes (default: cells)",
+    )
+    sample.add_argument(
+        "--count", type=int, help="2D samples (default: 8 with --kind cells, 5 with many)"
+    )
     sample.add_argument("--volumes", type=int, default=1, help="3D samples (default: 1)")
     sample.add_argument(
         "--big",
