@@ -12,6 +12,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari import display_modes
 from segviewer._napari.session import ViewerSession
 from segviewer.core.editing.strokes import AREAS
 
@@ -43,6 +44,22 @@ class EditingPanel(QWidget):
         form.addRow("Painting a class:", self.overwrite_combo)
         form.addRow("Editable area:", self.area_combo)
         form.addRow("Erased background joins:", self.fill_combo)
+        self.mode_combos: dict[str, QComboBox] = {}
+        for role, tip in [
+            ("background", "How pixels in no class are drawn over the image"),
+            (
+                "conflicts",
+                "How pixels in two or more classes are drawn (one colour per combination)",
+            ),
+        ]:
+            combo = QComboBox(toolTip=tip)
+            combo.addItems(display_modes.MODES[role])
+            combo.setCurrentText(session.display_modes[role])
+            combo.currentTextChanged.connect(
+                lambda mode, role=role: session.set_display_mode(role, mode)
+            )
+            self.mode_combos[role] = combo
+            form.addRow(f"Show {role} as:", combo)
         layout.addLayout(form)
         buttons = QHBoxLayout()
         self.undo_button = QPushButton("↶ Undo")

@@ -11,9 +11,11 @@ from typing import Any
 
 from napari.utils.colormaps import DirectLabelColormap
 
-from segviewer.core.colors import BACKGROUND_COLOR, class_color, conflict_color
+from segviewer._napari import display_modes
+from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR, class_color, combination_color
 from segviewer.core.data.sample import Dataset, Sample
-from segviewer.core.editing.derived import DerivedLayers, possible_conflicts
+from segviewer.core.editing.combinations import CombinationOrder, combination_name
+from segviewer.core.editing.derived import DerivedLayers
 
 META_KEY = "segviewer"
 # Datasets whose layers exist, by id; a reader's dataset waits here until a panel adopts it.
@@ -55,23 +57,45 @@ def dataset_of(layer) -> Dataset | None:
     return None if meta is None else _DATASETS.get(meta.get("dataset"))
 
 
-def _colormap(colors: dict[int, str]) -> DirectLabelColormap:
-    """The given labels in their colours, everything else transparent."""
-    return DirectLabelColormap(color_dict={None: "transparent", 0: "transparent", **colors})
+def _colormap(colors: dict[int, str], other: str = "transparent") -> DirectLabelColormap:
+    """The given labels in their colours, 0 transparent, any other label in ``other``."""
+    return DirectLabelColormap(color_dict={None: other, 0: "transparent", **colors})
 
 
 def class_colormap(index: int) -> DirectLabelColormap:
     return _colormap({1: class_color(index)})
 
 
-def conflicts_colormap(n_classes: int) -> DirectLabelColormap:
-    """One colour per combination of classes (the conflicts value is their bitmask)."""
-    codes = possible_conflicts(n_classes)
-    return _colormap({code: conflict_color(i) for i, code in enumerate(codes)})
+def conflicts_colormap(order: CombinationOrder) -> DirectLabelColormap:
+    """One colour per combination of classes (the conflicts value is their bitmask), in
+    ``order``; a value not in it yet (until the next refresh) is drawn in red."""
+    colors = {code: combination_color(i) for i, code in enumerate(order.codes)}
+    return _colormap(colors, other=CONFLICT_COLOR)
+
+
+def named_values(names: dict[int, str], column: str = "class") -> dict[str, list]:
+    """Labels ``features`` naming each value: napari's status bar shows the hovered one's."""
+    return {"index": list(names), column: list(names.values())}
+
+
+def conflicts_features(order: CombinationOrder, class_names: list[str]) -> dict[str, list]:
+    names = {code: combination_name(code, class_names) for code in order.codes}
+    return named_values(names, "classes")
+
+
+def update_conflicts_layer(layer, order: CombinationOrder, class_names: list[str]) -> None:
+    """New combinations appeared: give them their colours and names."""
+    layer.colormap = conflicts_colormap(order)
+    layer.features = conflicts_features(order, class_names)
 
 
 def sample_layer_data(
-    dataset: Dataset, index: int, sample: Sample, derived: DerivedLayers
+    dataset: Dataset,
+    index: int,
+    sample: Sample,
+    derived: DerivedLayers,
+    order: CombinationOrder | None = None,
+    modes: dict[str, str] = display_modes.DEFAULTS,
 ) -> list[tuple[Any, dict, str]]:
     """Layer data tuples for sample ``index`` (``sample``, with its ``derived`` arrays): the
     image, ``background``, one Labels layer per class, then ``conflicts`` on top.
@@ -81,6 +105,7 @@ def sample_layer_data(
     """
     scale = sample.scale
     key = dataset_id(dataset)
+    order = order or CombinationOrder(derived.conflicts)
 
     def meta(role: str, class_index: int | None = None) -> dict:
         return {META_KEY: {"dataset": key, "index": index, "role": role, "class": class_index}}
@@ -98,7 +123,8 @@ def sample_layer_data(
             {
                 "name": "background",
                 "colormap": _colormap({1: BACKGROUND_COLOR}),
-                "opacity": 0.35,
+                "features": named_values({1: "background (no class)"}),
+                **display_modes.layer_options("background", modes["background"]),
                 "scale": scale,
                 "metadata": meta("background"),
             },
@@ -112,6 +138,7 @@ def sample_layer_data(
                 {
                     "name": class_name,
                     "colormap": class_colormap(c),
+                    "features": named_values({1: class_name}),
                     "opacity": 0.6,
                     "scale": scale,
                     "metadata": meta("class", c),
@@ -124,8 +151,9 @@ def sample_layer_data(
             derived.conflicts,
             {
                 "name": "conflicts",
-                "colormap": conflicts_colormap(len(sample.class_names)),
-                "opacity": 1.0,
+                "colormap": conflicts_colormap(order),
+                "features": conflicts_features(order, sample.class_names),
+                **display_modes.layer_options("conflicts", modes["conflicts"]),
                 "scale": scale,
                 "metadata": meta("conflicts"),
             },

@@ -17,11 +17,19 @@ from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
+from segviewer._napari import display_modes
 from segviewer._napari.edits import EditController
-from segviewer._napari.layers import dataset_of, forget, sample_layer_data, segviewer_meta
+from segviewer._napari.layers import (
+    dataset_of,
+    forget,
+    sample_layer_data,
+    segviewer_meta,
+    update_conflicts_layer,
+)
 from segviewer._napari.partial_refresh import refresh_region
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.editing.atoms import Region
+from segviewer.core.editing.combinations import CombinationOrder
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
 from segviewer.core.jobs import EngineSpec
@@ -50,6 +58,9 @@ class ViewerSession:
         # switching samples.
         self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
         self._connected: weakref.WeakSet[Layer] = weakref.WeakSet()
+        # the shown sample's conflict combinations, in the order they get colours
+        self.combinations = CombinationOrder()
+        self.display_modes = dict(display_modes.DEFAULTS)  # how background/conflicts are drawn
         self.workspace.opened.connect(self.dataset_added.emit)
         self.workspace.edited.connect(self._on_edited)
         self.workspace.closed.connect(self._on_closed)
@@ -120,10 +131,23 @@ class ViewerSession:
         old_shape = self.sample.spatial_shape if self.sample is not None else None
         try:
             self.workspace.show(index, dataset)
-            layers = self._kept_layers.get((dataset, index)) or [
-                Layer.create(*data)
-                for data in sample_layer_data(dataset, index, self.sample, self.derived)
-            ]
+            self.combinations = CombinationOrder(self.derived.conflicts)
+            layers = self._kept_layers.get((dataset, index))
+            if layers:
+                conflicts = layers[-1]
+                update_conflicts_layer(conflicts, self.combinations, self.sample.class_names)
+            else:
+                layers = [
+                    Layer.create(*data)
+                    for data in sample_layer_data(
+                        dataset,
+                        index,
+                        self.sample,
+                        self.derived,
+                        self.combinations,
+                        self.display_modes,
+                    )
+                ]
         except SegviewerError as error:
             show_error(str(error))
             return False
@@ -133,7 +157,10 @@ class ViewerSession:
             for layer in self.shown_layers():
                 self.viewer.layers.remove(layer)
             for layer in layers:
-                if layer.name in kept and segviewer_meta(layer)["role"] != "image":
+                role = segviewer_meta(layer)["role"]
+                if role in self.display_modes:
+                    display_modes.apply(layer, role, self.display_modes[role])
+                elif layer.name in kept and role != "image":
                     layer.visible, layer.opacity = kept[layer.name]
                 self.viewer.add_layer(layer)
                 self._connect(layer)
@@ -204,7 +231,10 @@ class ViewerSession:
             self.workspace.show(index, dataset)
         self._rebind(layer, meta)
         self._connect(layer)
+        if meta["role"] in self.display_modes:
+            display_modes.apply(layer, meta["role"], self.display_modes[meta["role"]])
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
+            self.combinations = CombinationOrder(self.derived.conflicts)
             QTimer.singleShot(0, self._select_first_class)
         self.sample_changed.emit()
 
@@ -235,8 +265,24 @@ class ViewerSession:
         if shown:
             self._kept_layers[_sample_key(shown[0])] = shown
         only_shown = shown and len(scope.samples) == 1
+        if shown:
+            region, conflicts = scope.region if only_shown else None, self.derived.conflicts
+            self.colour_combinations(conflicts if region is None else conflicts[tuple(region)])
         self.refresh_layers(scope.region if only_shown else None)
         self.edited.emit(list(scope.samples))
+
+    def colour_combinations(self, values: np.ndarray) -> None:
+        """Give the combinations among conflicts ``values`` that have none (an edit made
+        them) their own colour and name."""
+        if self.combinations.note(values):
+            for layer in self._layers_with_role("conflicts"):
+                update_conflicts_layer(layer, self.combinations, self.sample.class_names)
+
+    def set_display_mode(self, role: str, mode: str) -> None:
+        """Draw the ``background`` or ``conflicts`` layer as a tint, outline, … (display_modes)."""
+        self.display_modes[role] = mode
+        for layer in self._layers_with_role(role):
+            display_modes.apply(layer, role, mode)
 
     def _on_closed(self, dataset: Dataset) -> None:
         for key in [k for k in self._kept_layers if k[0] is dataset]:

@@ -23,13 +23,13 @@ from qtpy.QtWidgets import (
 
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
-from segviewer.core.colors import conflict_color
-from segviewer.core.editing.derived import classes_of, possible_conflicts
+from segviewer.core.colors import combination_color
+from segviewer.core.editing.combinations import combination_sizes
+from segviewer.core.editing.derived import classes_of
 from segviewer.core.editing.precedence import BACKGROUND, IGNORE, Precedence
 from segviewer.core.errors import SegviewerError
 
 BY_ORDER = "by order"  # no winner set: the first class of the order wins
-MAX_ROWS = 40
 
 
 class WinnersSection(QWidget):
@@ -74,30 +74,31 @@ class WinnersSection(QWidget):
 
     # -- showing --------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Rows for the shown sample's combinations (and any with a winner already)."""
+        """One row per combination present in the shown sample, largest first, in its colour
+        (all of them: this is the conflicts layer's legend), then any combination absent here
+        that has a winner set."""
         sample, derived = self.session.sample, self.session.derived
         if sample is None or derived is None:
             self.table.setRowCount(0)
             return
         names = sample.class_names
-        values, counts = np.unique(derived.conflicts[derived.conflicts > 0], return_counts=True)
-        pixels = {
-            frozenset(names[c] for c in classes_of(code)): n
-            for code, n in zip(values.tolist(), counts.tolist(), strict=True)
-        }
-        winners = self._precedence().winners
-        shown = sorted(pixels, key=lambda c: (-pixels[c], sorted(c)))
-        shown += sorted((c for c in winners if c not in pixels and c <= set(names)), key=sorted)
-        self.combinations = shown[:MAX_ROWS]
-        colors = {
-            frozenset(names[c] for c in classes_of(code)): conflict_color(position)
-            for position, code in enumerate(possible_conflicts(len(names)))
-        }
+        sizes = combination_sizes(derived.conflicts)
+        self.session.colour_combinations(np.fromiter(sizes, derived.conflicts.dtype, len(sizes)))
+        present = [frozenset(names[c] for c in classes_of(code)) for code in sizes]
+        # then combinations elsewhere in the dataset that have a winner set (no colour here)
+        elsewhere = [c for c in self._precedence().winners if c not in present and c <= set(names)]
+        self.combinations = present + sorted(elsewhere, key=sorted)
         self.table.setRowCount(len(self.combinations))
+        codes = list(sizes)
         for row, combination in enumerate(self.combinations):
-            set_cell(self.table, row, 0, "■", color=colors.get(combination, "#888888"))
+            if row < len(codes):
+                color = combination_color(self.session.combinations.position(codes[row]))
+                set_cell(self.table, row, 0, "■", color=color)
+                set_cell(self.table, row, 2, f"{sizes[codes[row]]:,}", numeric=True)
+            else:
+                set_cell(self.table, row, 0, "")
+                set_cell(self.table, row, 2, "not here", numeric=True)
             set_cell(self.table, row, 1, " + ".join(c for c in names if c in combination))
-            set_cell(self.table, row, 2, f"{pixels.get(combination, 0):,}", numeric=True)
             self.table.setCellWidget(row, 3, self._winner_combo(combination, names))
         self.example_box.blockSignals(True)
         self.example_box.setChecked(self.session.workspace.is_example())

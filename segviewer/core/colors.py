@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
+
 # Distinct, saturated colours that stay readable over a grey image (Okabe-Ito first,
 # then Tableau); class i always gets CLASS_COLORS[i % len(CLASS_COLORS)].
 CLASS_COLORS = (
@@ -26,22 +30,48 @@ def class_color(index: int) -> str:
     return CLASS_COLORS[index % len(CLASS_COLORS)]
 
 
-# Conflict combinations (pairs, triples, … of classes) get colours unlike any class colour.
-CONFLICT_COLORS = (
-    "#ff2020",  # red
-    "#ff00ff",  # magenta
-    "#ffffff",  # white
-    "#00ffff",  # cyan
-    "#7fff00",  # chartreuse
-    "#ff8080",  # salmon
-    "#8080ff",  # periwinkle
-    "#ffff80",  # pale yellow
-)
+# Conflict combinations (pairs, triples, … of classes) get colours from a generated palette:
+# each next colour is the candidate farthest (in CIELAB) from the class colours, the
+# background grey, black, white and every colour picked before it (Glasbey et al. 2007).
+COMBINATION_PALETTE_SIZE = 64
+LIGHTNESS_RANGE = (40.0, 92.0)  # readable over dark and bright images alike
 
 
-def conflict_color(position: int) -> str:
-    """Colour of the ``position``-th conflict combination (in ``possible_conflicts`` order)."""
-    return CONFLICT_COLORS[position % len(CONFLICT_COLORS)]
+@lru_cache(maxsize=4)
+def combination_palette(
+    size: int = COMBINATION_PALETTE_SIZE, avoid: tuple[str, ...] = CLASS_COLORS
+) -> tuple[str, ...]:
+    """``size`` hex colours, each as far as possible from ``avoid`` and from each other."""
+    from skimage.color import rgb2lab
+
+    levels = np.linspace(0, 1, 18)
+    rgb = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), -1).reshape(-1, 3)
+    lab = rgb2lab(rgb[None])[0]
+    usable = (lab[:, 0] >= LIGHTNESS_RANGE[0]) & (lab[:, 0] <= LIGHTNESS_RANGE[1])
+    rgb, lab = rgb[usable], lab[usable]
+    fixed = [*avoid, BACKGROUND_COLOR, "#000000", "#ffffff"]
+    taken = rgb2lab(np.array([[_rgb(color) for color in fixed]]))[0]
+    nearest = np.min(np.linalg.norm(lab[:, None] - taken[None], axis=-1), axis=1)
+    picked: list[int] = []
+    for _ in range(size):
+        best = int(np.argmax(nearest))
+        picked.append(best)
+        nearest = np.minimum(nearest, np.linalg.norm(lab - lab[best], axis=1))
+    return tuple(_hex(rgb[i]) for i in picked)
+
+
+def combination_color(position: int) -> str:
+    """Colour of the ``position``-th combination given one (see ``CombinationColors``)."""
+    palette = combination_palette()
+    return palette[position % len(palette)]
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    return tuple(int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(float(v) * 255):02x}" for v in rgb)
 
 
 # Error map (model predictions against the ground truth); "correct" is transparent.

@@ -1,0 +1,96 @@
+"""What the views show on many classes, in comparison and in 3D (napari under Xvfb)."""
+
+import numpy as np
+import pytest
+from conftest import write_npz
+from test_gui import panel  # noqa: F401 (the fixture)
+
+from segviewer.core.data.sample import Sample
+from segviewer.core.editing.combinations import combination_name
+
+
+def many_class_sample(classes: int = 6, side: int = 16) -> Sample:
+    """Tiles of ``side`` px whose classes are the bits of the tile number: every subset of
+    classes appears once, its area growing with its number."""
+    codes = np.repeat(np.arange(1 << classes), np.arange(1, (1 << classes) + 1))
+    width = 64
+    rows = -(-codes.size // width)
+    grid = np.zeros(rows * width, np.int64)
+    grid[: codes.size] = codes
+    grid = grid.reshape(rows, width).repeat(2, 0).repeat(2, 1)
+    masks = np.stack([(grid >> c) & 1 for c in range(classes)]).astype(np.uint8)
+    image = (np.arange(grid.size).reshape(grid.shape) % 251).astype(np.uint8)
+    return Sample("tiles", image, masks, [f"class{c}" for c in range(classes)])
+
+
+@pytest.fixture
+def many_classes(panel, tmp_path):  # noqa: F811
+    viewer, widget = panel
+    sample = many_class_sample()
+    widget.open_paths([str(write_npz(tmp_path / "tiles.npz", sample))])
+    return viewer, widget, sample
+
+
+def test_every_combination_present_has_its_own_colour_and_a_complete_legend(many_classes):
+    viewer, widget, sample = many_classes
+    conflicts = viewer.layers["conflicts"]
+    bits = sum(sample.masks[c].astype(np.int64) << c for c in range(6))
+    several = np.array([bin(v).count("1") >= 2 for v in range(64)])
+    present = [int(v) for v in np.unique(bits) if several[v]]
+    assert len(present) == 57  # every pair, triple, … of 6 classes
+    colours = {tuple(np.round(conflicts.colormap.map(v), 3)) for v in present}
+    classes = {tuple(np.round(viewer.layers[f"class{c}"].colormap.map(1), 3)) for c in range(6)}
+    assert len(colours) == 57 and not colours & classes
+    widget.tabs.setCurrentWidget(widget.conflicts)
+    table = widget.conflicts.winners.table
+    listed = [table.item(r, 1).text() for r in range(table.rowCount())]
+    pixels = [int(table.item(r, 2).text().replace(",", "")) for r in range(table.rowCount())]
+    sizes = {combination_name(v, sample.class_names): int((bits == v).sum()) for v in present}
+    assert sorted(listed) == sorted(sizes)  # complete, nothing absent
+    assert pixels == sorted(pixels, reverse=True) and pixels == [sizes[n] for n in listed]
+    swatches = {table.item(r, 0).foreground().color().name() for r in range(table.rowCount())}
+    assert len(swatches) == 57
+
+
+def test_hovering_names_the_classes_and_the_tint_is_switchable(many_classes):
+    viewer, widget, sample = many_classes
+    bits = sum(sample.masks[c].astype(np.int64) << c for c in range(6))
+    where = tuple(int(i) for i in np.argwhere(bits == 0b101101)[0])
+    status = viewer.layers["conflicts"].get_status(where, world=True)["coordinates"]
+    assert "classes: class0 + class2 + class3 + class5" in status
+    assert "class: class2" in viewer.layers["class2"].get_status(where, world=True)["coordinates"]
+    nothing = tuple(int(i) for i in np.argwhere(bits == 0)[0])
+    background = viewer.layers["background"].get_status(nothing, world=True)["coordinates"]
+    assert "background (no class)" in background
+    # defaults keep the image readable: outlined background, a light conflicts tint
+    layer = viewer.layers["background"]
+    assert layer.contour > 0 and layer.visible
+    assert viewer.layers["conflicts"].opacity <= 0.6 and viewer.layers["conflicts"].contour == 0
+    combos = widget.editing.mode_combos
+    combos["background"].setCurrentText("hidden")
+    combos["conflicts"].setCurrentText("outline")
+    assert not layer.visible and viewer.layers["conflicts"].contour > 0
+    widget.session.step(0)  # the choice holds for the next sample shown
+    assert not viewer.layers["background"].visible
+    combos["background"].setCurrentText("tint")
+    assert viewer.layers["background"].visible and viewer.layers["background"].contour == 0
+
+
+def test_a_stroke_that_makes_a_new_combination_gives_it_a_colour_and_a_name(
+    panel, tmp_path  # noqa: F811
+):
+    viewer, widget = panel
+    masks = np.zeros((3, 40, 40), np.uint8)
+    masks[0, :20], masks[1, 10:30], masks[2, 30:] = 1, 1, 1  # only class a + b overlap
+    sample = Sample("three", np.zeros((40, 40), np.uint8), masks, ["a", "b", "c"])
+    widget.open_paths([str(write_npz(tmp_path / "three.npz", sample))])
+    session, conflicts = widget.session, viewer.layers["conflicts"]
+    assert session.combinations.codes == [0b011]
+    session.workspace.policy.overwrite = False
+    stroke = np.zeros((40, 40), bool)
+    stroke[35:, :3] = True  # class c's rows: paint class a there
+    session.workspace.paint("a", stroke)
+    assert session.combinations.codes == [0b011, 0b101]
+    new, old = conflicts.colormap.map(0b101), conflicts.colormap.map(0b011)
+    assert not np.allclose(new, old) and new[3] == 1  # its own colour, not transparent
+    assert conflicts.get_status((36, 1), world=True)["coordinates"].endswith("classes: a + c")
