@@ -65,10 +65,12 @@ def test_nifti_pair_keeps_affine_and_voxel_size(tmp_path):
         tmp_path, volume.image, np.moveaxis(volume.masks, 0, -1), affine
     )
     got = only_sample(image_path)
-    np.testing.assert_array_equal(got.image, volume.image)
-    np.testing.assert_array_equal(got.masks, volume.masks)
-    np.testing.assert_array_equal(got.source.affine, affine)
-    assert got.scale == pytest.approx((0.5, 0.75, 2.0))
+    # held in the canonical orientation (tests/test_nifti_orientation.py): for this RAS
+    # file, axes reversed (S, A, R), then A and R flipped to P and L
+    np.testing.assert_array_equal(got.image, volume.image.transpose(2, 1, 0)[:, ::-1, ::-1])
+    np.testing.assert_array_equal(got.masks, volume.masks.transpose(0, 3, 2, 1)[:, :, ::-1, ::-1])
+    np.testing.assert_array_equal(got.source.extra["nifti_file_affine"], affine)
+    assert got.scale == pytest.approx((2.0, 0.75, 0.5))
 
 
 def test_dataset_folder_reads_every_sample(dataset_folder):

@@ -20,7 +20,7 @@ class Source:
 
     format: str  # "npz" | "tiff" | "folder" | "nifti" | "memory"
     paths: tuple[Path, ...] = ()
-    affine: np.ndarray | None = None  # NIfTI only
+    affine: np.ndarray | None = None  # NIfTI only: the affine of the arrays as held
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -36,6 +36,9 @@ class Sample:
     scale: tuple[float, ...] | None = None  # physical voxel size per spatial axis, if known
     warnings: list[str] = field(default_factory=list)
     ignore: np.ndarray | None = None  # uint8 1 where training should skip the pixel
+    # names of the spatial axes for display, e.g. ("I→S", "A→P", "R→L") for a NIfTI volume
+    # held in the canonical orientation (core.io.orientation); None if not known
+    axis_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.masks.shape[0] != len(self.class_names):

@@ -1,8 +1,9 @@
 """Image and label files as training frameworks read them (nnU-Net, MONAI).
 
-3D samples are NIfTI (``.nii.gz``, with the sample's affine or its voxel size); 2D samples
-are PNG when every image is 8- or 16-bit integer, else NIfTI. One file per channel (nnU-Net's
-``{case}_{XXXX}``); labels are one integer image per sample.
+3D samples are NIfTI (``.nii.gz``, with the sample's affine, else one of the canonical
+orientation, core.io.orientation, with its voxel size); 2D samples are PNG when every image
+is 8- or 16-bit integer, else NIfTI. One file per channel (nnU-Net's ``{case}_{XXXX}``);
+labels are one integer image per sample.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.label_scheme import IGNORE, LabelScheme, combinations_in
-from segviewer.core.io.writers import nifti_array
+from segviewer.core.io.orientation import affine_without_source
+from segviewer.core.io.writers import nifti_array, nifti_image
 
 PNG_TYPES = (np.uint8, np.uint16, np.bool_)
 
@@ -141,14 +143,13 @@ def _check_like(first: SampleFacts, sample: SampleFacts, survey: DatasetSurvey) 
 
 
 def affine_of(sample: Sample) -> np.ndarray:
-    """The sample's NIfTI affine, else one from its voxel size (identity if unknown)."""
+    """The sample's NIfTI affine (that of its arrays as held), else one from its voxel size
+    (1 if unknown): a 3D volume's declares the canonical orientation that the readers hold
+    NIfTI volumes in (core.io.orientation), so that the files read back as the same arrays;
+    a 2D image's has the voxel sizes on the diagonal."""
     if sample.source.affine is not None:
         return np.asarray(sample.source.affine, float)
-    affine = np.eye(4)
-    scale = sample.scale or (1.0,) * len(sample.spatial_shape)
-    for axis, size in enumerate(scale[-3:]):
-        affine[axis, axis] = size
-    return affine
+    return affine_without_source(sample.spatial_shape, sample.scale)
 
 
 def write_array(path: Path, array: np.ndarray, sample: Sample) -> None:
@@ -160,7 +161,7 @@ def write_array(path: Path, array: np.ndarray, sample: Sample) -> None:
         return
     import nibabel
 
-    nibabel.save(nibabel.Nifti1Image(nifti_array(array, sample.name), affine_of(sample)), path)
+    nibabel.save(nifti_image(nifti_array(array, sample.name), affine_of(sample)), path)
 
 
 def image_channels(sample: Sample) -> list[np.ndarray]:

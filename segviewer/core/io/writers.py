@@ -6,7 +6,9 @@ and ``masks`` (the one-hot masks as they are, conflicts and all). Containers and
 - npz: ``NAME.npz`` with ``image`` and ``masks`` (+ ``class_names``) or ``labels``;
 - TIFF: ``NAME.tif`` + ``NAME_masks.tif`` or ``NAME_labels.tif``;
 - NIfTI: ``NAME.nii.gz`` + ``NAME_masks.nii.gz`` (class axis last) or ``NAME_labels.nii.gz``,
-  with the source's affine;
+  with the source's affine (one of the canonical orientation if none); a volume that the
+  reader turned to the canonical orientation (core.io.orientation) is written in its
+  file's own layout and with the file's affine;
 - OME-Zarr: ``NAME.zarr`` with the image pyramid and ``labels/CLASS`` (one binary label
   image per class) or ``labels/labels`` (index labels, each value's class in
   ``image-label.properties``);
@@ -36,6 +38,7 @@ from segviewer.core.data.names import check_class_names, check_name
 from segviewer.core.data.sample import Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_folder, write_image
+from segviewer.core.io.orientation import affine_without_source, to_file_layout
 
 FORMATS = ("onehot", "index", "masks")
 TAG = {"onehot": "_masks", "masks": "_masks", "index": "_labels"}
@@ -78,16 +81,38 @@ def _write_nifti(sample: Sample, out: Path, fmt: str) -> None:
     import nibabel
 
     array, names = encode(sample, fmt)
-    affine = sample.source.affine if sample.source.affine is not None else np.eye(4)
+    affine = sample.source.affine
+    if affine is None:  # reads back as the same arrays
+        affine = affine_without_source(sample.spatial_shape, sample.scale)
+    # a volume held in the canonical orientation goes back in its file's layout and affine
+    image, file_affine = to_file_layout(_nifti_image(sample), sample.source.extra)
+    if file_affine is not None:
+        affine = file_affine
+        array = to_file_layout(array, sample.source.extra, first=0 if fmt == "index" else 1)[0]
     if fmt != "index":
         array = np.moveaxis(array, 0, -1)  # NIfTI: class axis last
-    image = nibabel.Nifti1Image(_nifti_image(sample), affine)
-    nibabel.save(image, out / f"{sample.name}.nii.gz")
-    labels = nibabel.Nifti1Image(array, affine)
+    nibabel.save(nifti_image(image, affine), out / f"{sample.name}.nii.gz")
+    labels = nifti_image(array, affine)
     # class names travel in a JSON "comment" header extension (NIfTI has no field for them)
     note = json.dumps({"class_names": names}).encode()
     labels.header.extensions.append(nibabel.nifti1.Nifti1Extension("comment", note))
     nibabel.save(labels, out / f"{sample.name}{TAG[fmt]}.nii.gz")
+
+
+def nifti_image(array: np.ndarray, affine: np.ndarray):
+    """A ``nibabel.Nifti1Image`` of ``array`` with ``affine``; an affine that no qform can
+    hold (a zero column, a singular matrix: read from a file all the same) goes in the sform
+    alone."""
+    import nibabel
+
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return nibabel.Nifti1Image(array, affine)
+    except nibabel.spatialimages.HeaderDataError:
+        image = nibabel.Nifti1Image(array, None)
+        image.header.set_sform(affine, code="aligned")
+        image.header.set_qform(None, code="unknown")
+        return image
 
 
 def _nifti_image(sample: Sample) -> np.ndarray:

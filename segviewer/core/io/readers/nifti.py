@@ -1,7 +1,11 @@
 """NIfTI pair ``NAME.nii.gz`` (image) + ``NAME_masks.nii.gz`` (4D, class axis last).
 
-The image's affine is kept in the sample's source for writing back; the voxel sizes
-become the layer scale.
+A 3D volume is held in the canonical orientation of core.io.orientation (axial slices
+along axis 0, anterior up, the patient's right on the left), its masks (spatial axes) and
+voxel sizes with it, and the image file's orientation decides for both files. The sample's
+affine is that of the arrays as held; the file's affine and layout are kept in the source
+for writing back. 2D images stay in file order, and so does a volume whose affine decides
+no orientation (with a warning). The voxel sizes become the layer scale.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 
 from segviewer.core.data.masks import ClassAxis
 from segviewer.core.data.sample import Sample, SampleRef, Source
+from segviewer.core.io.orientation import hold_canonical
 from segviewer.core.io.readers._common import (
     NIFTI_SUFFIXES,
     build_pair_sample,
@@ -55,9 +60,10 @@ def read_nifti_pair(image_path: Path, masks_path: Path, class_axis: ClassAxis = 
     names = _class_names(masks_img)
     zooms = tuple(float(z) for z in img.header.get_zooms()[: image.ndim])
     source = Source("nifti", (image_path, masks_path), affine=np.asarray(img.affine))
-    return build_pair_sample(
+    sample = build_pair_sample(
         image_path, masks_path, image, masks, names, source, class_axis=class_axis, scale=zooms
     )
+    return hold_canonical(sample, str(image_path))
 
 
 def nifti_ref(path: Path, class_axis: ClassAxis = "auto") -> SampleRef:

@@ -1,9 +1,12 @@
 """An nnU-Net v2 raw dataset folder (``dataset.json`` + ``imagesTr`` + ``labelsTr``) as
 one-hot masks: plain labels become one mask each, regions become overlapping masks, and the
-``ignore`` label becomes the sample's ignore mask."""
+``ignore`` label becomes the sample's ignore mask. NIfTI volumes are held in the canonical
+orientation, as the NIfTI reader holds them (core.io.orientation), by the label file's
+affine."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -16,6 +19,7 @@ from segviewer.core.data.names import check_class_names
 from segviewer.core.data.sample import Sample, SampleRef, Source
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.label_scheme import LabelScheme
+from segviewer.core.io.orientation import hold_canonical
 from segviewer.core.io.readers._common import reading
 
 DESCRIPTION = "dataset.json"
@@ -130,12 +134,14 @@ def _read_case(case, images, label_path, scheme, order, source) -> Sample:
             "that dataset.json defines"
         )
     masks, ignore = scheme.decode(labels)
-    source.affine = affine
+    # each read its own source: the reorientation sets its affine and extra
+    source = dataclasses.replace(source, affine=affine, extra=dict(source.extra))
     if affine is None:
         scale = None
     else:
         scale = tuple(float(z) for z in np.linalg.norm(affine[:3, :3], axis=0)[: labels.ndim])
     names = check_class_names([scheme.class_names[i] for i in order], str(label_path))
-    return Sample(
+    sample = Sample(
         case, image, np.ascontiguousarray(masks[order]), names, source, scale=scale, ignore=ignore
     )
+    return hold_canonical(sample, str(label_path))  # as the NIfTI reader holds a volume
