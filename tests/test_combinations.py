@@ -46,7 +46,9 @@ def test_sizes_match_numpy_unique_largest_first_for_every_code_width():
     for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
         conflicts = rng.choice([0, 0, 0, 3, 5, 6, 7, 12], size=(37, 41)).astype(dtype)
         codes, counts = np.unique(conflicts[conflicts > 0], return_counts=True)
-        expected = sorted(zip(codes.tolist(), counts.tolist()), key=lambda p: (-p[1], p[0]))
+        expected = sorted(
+            zip(codes.tolist(), counts.tolist(), strict=True), key=lambda p: (-p[1], p[0])
+        )
         assert list(combination_sizes(conflicts).items()) == expected
     assert combination_sizes(np.zeros((4, 4), np.uint8)) == {}  # no conflicts
     assert combination_sizes(np.zeros((0, 4), np.uint8)) == {}  # empty image

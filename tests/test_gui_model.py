@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 from napari.utils.notifications import notification_manager
-from test_gui import panel, wait_for_summaries  # noqa: F401
+from test_gui import camera, panel, wait_for_summaries  # noqa: F401
 from test_models import Thresholds
 
-from segviewer._napari.predictions import GAP
+from segviewer._napari.predictions import GAP, TITLES, VIEW_LAYERS
 from segviewer.core.model.scores import error_map
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -26,6 +26,32 @@ def model_tab(panel, qtbot):  # noqa: F811
     return viewer, widget, widget.model
 
 
+def view_widths(viewer, sample) -> list[float]:
+    """Screen width of each side-by-side view, as a fraction of the canvas width."""
+    zoom = camera(viewer).zoom
+    return [sample.image.shape[-1] * zoom / viewer.canvas.size[1]] * 2
+
+
+def assert_views_fill_the_canvas(viewer, sample) -> None:
+    """Both views in the canvas at Home, each ≥ 45 % of its width when the window is wide."""
+    viewer.reset_view()
+    height, width = viewer.canvas.size
+    extent = viewer.layers.extent.world[:, -2:]
+    assert extent[1, -1] - extent[0, -1] >= 2 * sample.image.shape[-1]  # both in view
+    zoom = camera(viewer).zoom
+    assert (extent[1] - extent[0]).max() * zoom <= max(height, width) + 1  # and no more
+    if width / height >= 2 * sample.image.shape[-1] / sample.image.shape[-2]:
+        assert min(view_widths(viewer, sample)) >= 0.45
+
+
+def assert_home_fits(viewer, shape) -> None:
+    """Home shows the one image, filling the canvas (not a thumbnail in a corner)."""
+    viewer.reset_view()
+    zoom, (height, width) = camera(viewer).zoom, viewer.canvas.size
+    assert min(height / shape[0], width / shape[1]) * 0.95 == pytest.approx(zoom, rel=0.02)
+    assert camera(viewer).center[-1] == pytest.approx(shape[1] / 2, rel=0.02)
+
+
 def run_and_wait(qtbot, tab) -> None:
     assert tab.run()
     qtbot.waitUntil(lambda: not tab.running and not tab.predictions.updating, timeout=60000)
@@ -35,15 +61,22 @@ def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
     viewer, widget, tab = model_tab
     run_and_wait(qtbot, tab)
     names = [layer.name for layer in viewer.layers]
-    assert names[-4:] == ["image (prediction)", "prediction", "image (errors)", "errors"]
+    assert names[-5:] == list(VIEW_LAYERS)
     sample, labels = widget.session.sample, tab.predictions.shown_labels()
     width = sample.image.shape[-1]
-    assert viewer.layers["prediction"].translate[-1] == pytest.approx(width * (1 + GAP))
-    assert viewer.layers["errors"].translate[-1] == pytest.approx(2 * width * (1 + GAP))
+    for name in ("image (prediction)", "background (prediction)", "prediction", "errors"):
+        assert viewer.layers[name].translate[-1] == pytest.approx(width * (1 + GAP))
     image_view = viewer.layers["image (prediction)"]
     assert np.shares_memory(image_view.data, sample.image)  # a view, not a copy
-    extent = viewer.layers.extent.world[:, -1]  # one canvas, one camera: all three in view
-    assert extent[1] - extent[0] >= 3 * width
+    titles = viewer.layers["view titles"]
+    assert list(titles.text.values) == list(TITLES) and titles.visible
+    assert titles.data[1, -1] - titles.data[0, -1] == pytest.approx(width * (1 + GAP))
+    assert (titles.data[:, -2] < 0).all()  # above the views
+    # same tint in both views: the background drawn the same way, from the prediction
+    truth_bg, predicted_bg = viewer.layers["background"], viewer.layers["background (prediction)"]
+    assert (predicted_bg.contour, predicted_bg.opacity) == (truth_bg.contour, truth_bg.opacity)
+    np.testing.assert_array_equal(predicted_bg.data, labels == 0)
+    assert_views_fill_the_canvas(viewer, sample)
     colors = viewer.layers["prediction"].colormap
     for c, name in enumerate(sample.class_names):
         expected = viewer.layers[name].colormap.map(np.array([1]))[0]
@@ -57,9 +90,13 @@ def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
     tab.view_buttons.button(1).click()  # overlay
     assert viewer.layers["prediction"].contour == 2
     assert not viewer.layers["errors"].visible
-    assert viewer.layers["prediction"].translate[-1] == 0
+    for layer in tab.predictions.view_layers():  # hidden ones at the origin: Home fits
+        assert layer.translate[-1] == 0
+    assert_home_fits(viewer, sample.image.shape[-2:])
     tab.view_buttons.button(2).click()  # error map
     assert not viewer.layers["prediction"].visible
+    assert_home_fits(viewer, sample.image.shape[-2:])
+    assert tab.predictions.enlargement() == 1  # the sample fits at ≥ 1 screen px per pixel
     np.testing.assert_array_equal(viewer.layers["errors"].data, error_map(sample.masks, labels))
 
     cell = viewer.layers["cell"]

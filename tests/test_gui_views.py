@@ -77,7 +77,8 @@ def test_hovering_names_the_classes_and_the_tint_is_switchable(many_classes):
 
 
 def test_a_stroke_that_makes_a_new_combination_gives_it_a_colour_and_a_name(
-    panel, tmp_path  # noqa: F811
+    panel,  # noqa: F811
+    tmp_path,
 ):
     viewer, widget = panel
     masks = np.zeros((3, 40, 40), np.uint8)
@@ -94,3 +95,21 @@ def test_a_stroke_that_makes_a_new_combination_gives_it_a_colour_and_a_name(
     new, old = conflicts.colormap.map(0b101), conflicts.colormap.map(0b011)
     assert not np.allclose(new, old) and new[3] == 1  # its own colour, not transparent
     assert conflicts.get_status((36, 1), world=True)["coordinates"].endswith("classes: a + c")
+
+
+def test_a_nifti_volume_is_shown_axial_with_named_axes(panel, tmp_path):  # noqa: F811
+    import nibabel
+
+    viewer, widget = panel
+    affine = np.array([[0, 0, -1.5, 0], [-1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1.0]])  # LIA-ish
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 100, (6, 7, 8)).astype(np.int16)
+    masks = (rng.random((6, 7, 8, 2)) > 0.5).astype(np.uint8)
+    nibabel.save(nibabel.Nifti1Image(image, affine), tmp_path / "vol.nii.gz")
+    nibabel.save(nibabel.Nifti1Image(masks, affine), tmp_path / "vol_masks.nii.gz")
+    widget.open_paths([str(tmp_path / "vol.nii.gz")])
+    expected = nibabel.orientations.aff2axcodes(widget.session.sample.source.affine)
+    assert expected == ("S", "P", "L")  # axial slices along the slider, as held
+    assert tuple(viewer.dims.axis_labels) == ("I→S", "A→P", "R→L")
+    widget.open_sample_data()  # an unnamed 2D sample: plain names again
+    assert tuple(viewer.dims.axis_labels) == ("y", "x")

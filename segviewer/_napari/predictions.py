@@ -1,34 +1,52 @@
 """A model's predictions beside the ground truth: layers, view modes and scores.
 
 Predicted labels are kept per sample. The shown sample's prediction appears in one of three
-views, switched in one click:
+views, switched in one click (or the V key):
 
-- ``side by side``: image + ground truth | image + prediction | image + error map, placed
-  next to each other in the one canvas (translated along x), so a single camera moves all
-  three together (napari's grid mode needs equal layer groups, which these are not);
+- ``side by side``: two views, each titled, "ground truth" | "prediction", with the errors
+  outlined in the prediction. The prediction's layers are translated along x in the one
+  canvas, so one camera pans and zooms both (napari's grid mode would also link them, but
+  puts every layer group in its own cell and has no titles; ours are a text layer);
 - ``overlay``: the prediction drawn as contours over the ground truth;
-- ``error map``: correct / missed / extra / wrong class over the image.
+- ``error map``: missed / extra / wrong class over the image.
+
+Both views draw the background and classes the same way. Layers not shown sit at the
+origin, so napari's Home fits what is shown. At the default zoom an image may have several
+pixels per screen pixel: errors are then drawn enlarged so that a 1-pixel error still shows.
 
 Scores are computed from the current masks, so they follow edits of the ground truth.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from napari.layers import Image, Labels, Layer
+from napari.layers import Image, Labels, Layer, Points
 from psygnal import Signal
 from qtpy.QtCore import QTimer
+from scipy import ndimage
 
-from segviewer._napari.layers import META_KEY, _colormap
+from segviewer._napari import display_modes
+from segviewer._napari.layers import META_KEY, _colormap, named_values
 from segviewer._napari.session import ViewerSession
-from segviewer.core.colors import ERROR_COLORS, class_color
+from segviewer.core.colors import BACKGROUND_COLOR, ERROR_COLORS, class_color
 from segviewer.core.data.sample import Dataset
-from segviewer.core.model.scores import Scores, error_map, score_sample
+from segviewer.core.model.scores import ERROR_NAMES, Scores, error_map, score_sample
 from segviewer.core.workspace import Prediction
 
 MODES = ("side by side", "overlay", "error map")
-GAP = 0.04  # space between the side-by-side panels, as a fraction of the image width
-VIEW_ROLE_OF = ("view", "prediction", "view", "errors")  # of the four view layers, in order
+GAP = 0.04  # space between the side-by-side views, as a fraction of the image width
+TITLE_LIFT = 0.03  # titles sit above each view, by this fraction of the image height
+TITLES = ("ground truth", "prediction (errors outlined)")
+# the view layers, in the order they are stacked, and their roles
+VIEW_LAYERS = {
+    "image (prediction)": "view",
+    "background (prediction)": "view",
+    "prediction": "prediction",
+    "errors": "errors",
+    "view titles": "view",
+}
 # A 1 ms timer, not 0: Qt runs a chain of zero-timers back to back, before its other timers
 # and events get their turn, so the steps would still block the window together.
 NEXT_TURN_MS = 1
@@ -137,12 +155,17 @@ class Predictions:
         if self._shown() not in self._errors and "errors" in self._layers:
             errors = self.shown_errors()
             if errors is not None:
-                self._layers["errors"].data = errors
+                self._layers["errors"].data = self._enlarged(errors)
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
         self.show_layers()
         self.session.viewer.reset_view()
+
+    def next_mode(self) -> str:
+        """Switch to the next view (side by side → overlay → error map → …)."""
+        self.set_mode(MODES[(MODES.index(self.mode) + 1) % len(MODES)])
+        return self.mode
 
     def view_layers(self) -> list[Layer]:
         return [layer for layer in self._layers.values() if layer in self.session.viewer.layers]
@@ -155,21 +178,33 @@ class Predictions:
         self._layers = {}
 
     def prepare_layers(self) -> None:
-        """Create the four view layers once, hidden, one per event-loop turn: napari's
-        add_layer costs 70-170 ms each at 2048² (under Xvfb), so the window never waits for
-        all four at once. Results then only replace their data (~15 ms)."""
+        """Create the view layers once, hidden, one per event-loop turn: napari's add_layer
+        costs 70-170 ms each at 2048² (under Xvfb), so the window never waits for all of them
+        at once. Results then only replace their data (~15 ms)."""
         sample, viewer = self.session.sample, self.session.viewer
-        if sample is None or self._adding or len(self.view_layers()) == 4:
+        if sample is None or self._adding or len(self.view_layers()) == len(VIEW_LAYERS):
             return
         empty = np.zeros(sample.spatial_shape, np.uint8)
+        errors = {code: name for code, name in ERROR_NAMES.items() if code}
         self._layers = {
             "image (prediction)": Image(sample.image, name="image (prediction)", rgb=sample.rgb),
+            "background (prediction)": Labels(
+                empty.copy(),
+                name="background (prediction)",
+                colormap=_colormap({1: BACKGROUND_COLOR}),
+                features=named_values({1: "background (predicted)"}),
+            ),
             "prediction": Labels(empty, name="prediction", colormap=self._class_colors()),
-            "image (errors)": Image(sample.image, name="image (errors)", rgb=sample.rgb),
-            "errors": Labels(empty.copy(), name="errors", colormap=_colormap(ERROR_COLORS)),
+            "errors": Labels(
+                empty.copy(),
+                name="errors",
+                colormap=_colormap(ERROR_COLORS),
+                features=named_values(errors, "error"),
+            ),
+            "view titles": _titles_layer(sample.image.ndim - sample.rgb),
         }
-        for role, layer in zip(VIEW_ROLE_OF, self._layers.values(), strict=True):
-            layer.metadata[META_KEY] = {"role": role}
+        for name, layer in self._layers.items():
+            layer.metadata[META_KEY] = {"role": VIEW_LAYERS[name]}
             layer.visible = False
         self._adding = list(self._layers.values())
 
@@ -188,7 +223,7 @@ class Predictions:
         """Show the shown sample's prediction, if it has one, in the current mode.
 
         ``stepwise`` (while a run goes on) updates one layer per event-loop turn, so the
-        window never waits for all four napari layer updates at once."""
+        window never waits for all the napari layer updates at once."""
         steps = self._layer_steps()
         self._steps = steps  # a newer call supersedes the steps of an older one
         if not stepwise:
@@ -208,9 +243,31 @@ class Predictions:
         """True while a stepwise update of the layers is still going on."""
         return bool(self._steps or self._adding)
 
+    def enlargement(self) -> int:
+        """Image pixels per screen pixel at the default zoom of the current mode (≥ 1): an
+        error of one pixel is drawn this many pixels wide, so it shows."""
+        sample = self.session.sample
+        if sample is None:
+            return 1
+        scale = np.asarray(sample.scale or (1.0,) * len(sample.spatial_shape))
+        height, width = (np.asarray(sample.spatial_shape) * scale)[-2:]
+        if self.mode == "side by side":
+            width *= 2 + GAP
+            height *= 1 + 2 * TITLE_LIFT
+        canvas = np.asarray(_canvas_size(self.session.viewer), float)
+        zoom = 0.95 * min(canvas[0] / height, canvas[1] / width)  # as napari's Home fits
+        return max(1, math.ceil(1 / (zoom * scale[-1]))) if zoom > 0 else 1
+
+    def _enlarged(self, errors: np.ndarray) -> np.ndarray:
+        size = self.enlargement()
+        if size == 1:
+            return errors
+        footprint = (1,) * (errors.ndim - 2) + (size, size)
+        return ndimage.maximum_filter(errors, size=footprint)
+
     def _layer_steps(self) -> list:
         """The updates that show the current prediction, as separate small steps."""
-        if len(self.view_layers()) < 4:
+        if len(self.view_layers()) < len(VIEW_LAYERS):
             return []
         layers, viewer = self._layers, self.session.viewer
         labels, sample = self.shown_labels(), self.session.sample
@@ -218,37 +275,48 @@ class Predictions:
             return [lambda layer=layer: _update(layer, visible=False) for layer in layers.values()]
         first_time = not any(layer.visible for layer in layers.values())
         scale = tuple(sample.scale or (1.0,) * labels.ndim)
-        shift = np.zeros(labels.ndim)
-        shift[-1] = labels.shape[-1] * scale[-1] * (1 + GAP)
         side_by_side = self.mode == "side by side"
+        shift = np.zeros(labels.ndim)
+        if side_by_side:
+            shift[-1] = labels.shape[-1] * scale[-1] * (1 + GAP)
         original = self.session.shown_layers()[0]
-        none = np.zeros(labels.ndim)
+        background_mode = self.session.display_modes["background"]
 
         def on_top() -> None:  # above the ground truth, in this order
-            if list(viewer.layers)[-4:] != list(layers.values()):
+            if list(viewer.layers)[-len(layers) :] != list(layers.values()):
                 for layer in layers.values():
                     viewer.layers.move(viewer.layers.index(layer), len(viewer.layers))
 
-        def image_view(name: str, offset: np.ndarray):
-            def step() -> None:
-                layers[name].colormap = original.colormap
-                _update(
-                    layers[name],
-                    data=sample.image,
-                    scale=scale,
-                    translate=offset,
-                    contrast_limits=original.contrast_limits,
-                    visible=side_by_side,
-                )
+        def image_view() -> None:
+            layer = layers["image (prediction)"]
+            layer.colormap = original.colormap
+            _update(
+                layer,
+                data=sample.image,
+                scale=scale,
+                translate=shift,
+                contrast_limits=original.contrast_limits,
+                visible=side_by_side,
+            )
 
-            return step
+        def background_view() -> None:
+            layer = layers["background (prediction)"]
+            _update(
+                layer,
+                data=(labels == 0).view(np.uint8),
+                scale=scale,
+                translate=shift,
+                visible=side_by_side,
+            )
+            if side_by_side:
+                display_modes.apply(layer, "background", background_mode)
 
         def prediction() -> None:
             _update(
                 layers["prediction"],
                 data=labels,
                 scale=scale,
-                translate=shift if side_by_side else none,
+                translate=shift,
                 contour=2 if self.mode == "overlay" else 0,
                 opacity=0.6 if side_by_side else 1.0,
                 visible=self.mode != "error map",
@@ -257,26 +325,53 @@ class Predictions:
         def errors() -> None:
             _update(
                 layers["errors"],
-                data=self.shown_errors(),
+                data=self._enlarged(self.shown_errors()),
                 scale=scale,
-                translate=2 * shift if side_by_side else none,
+                translate=shift,
+                contour=1 if side_by_side else 0,
                 visible=self.mode != "overlay",
             )
 
+        def titles() -> None:
+            points = np.tile(np.asarray(labels.shape, float) / 2 * scale, (len(TITLES), 1))
+            if side_by_side:
+                points[:, -2] = -TITLE_LIFT * labels.shape[-2] * scale[-2]
+                points[:, -1] += [0, shift[-1]]
+            layer = layers["view titles"]
+            if layer.ndim != points.shape[1]:  # napari's Points keep their dimensions
+                replacement = _titles_layer(points.shape[1])
+                replacement.metadata[META_KEY] = dict(layer.metadata[META_KEY])
+                position = viewer.layers.index(layer)
+                viewer.layers.remove(layer)
+                viewer.layers.insert(position, replacement)
+                layers["view titles"] = layer = replacement
+            _update(layer, data=points, visible=side_by_side)
+
         def finish() -> None:
-            if side_by_side and first_time:
-                viewer.reset_view()  # all three panels in view
+            if first_time:
+                viewer.reset_view()  # Home: what is shown, whole
             if self.session.class_layers():
                 viewer.layers.selection.active = self.session.class_layers()[0]
 
-        return [
-            on_top,
-            image_view("image (prediction)", shift),
-            prediction,
-            image_view("image (errors)", 2 * shift),
-            errors,
-            finish,
-        ]
+        return [on_top, image_view, background_view, prediction, errors, titles, finish]
+
+
+def _titles_layer(ndim: int) -> Points:
+    """A text layer naming each side-by-side view (its points are not drawn)."""
+    return Points(
+        np.zeros((len(TITLES), ndim)),
+        name="view titles",
+        size=0,
+        visible=False,
+        text={"string": list(TITLES), "color": "white", "size": 12, "anchor": "center"},
+    )
+
+
+def _canvas_size(viewer) -> tuple[int, int]:
+    """The canvas (height, width) in screen pixels."""
+    canvas = getattr(viewer, "canvas", None)
+    size = getattr(canvas, "size", None)
+    return tuple(size) if size is not None else tuple(viewer._canvas_size)
 
 
 def _update(layer: Layer, **values) -> None:

@@ -35,6 +35,7 @@ from segviewer.core.io.readers import open_dataset
 from segviewer.core.jobs import EngineSpec
 from segviewer.core.workspace import EditScope, Workspace
 
+DEFAULT_AXIS_NAMES = ("t", "z", "y", "x")
 VIEW_ROLES = ("prediction", "errors", "view")  # layers that show a model's predictions
 
 
@@ -166,6 +167,7 @@ class ViewerSession:
                 self._connect(layer)
         finally:
             self._switching = False
+        self._name_axes()
         if self.sample.spatial_shape != old_shape:
             self.viewer.reset_view()
         self._select_first_class()
@@ -173,6 +175,12 @@ class ViewerSession:
             show_warning(warning)
         self.sample_changed.emit()
         return True
+
+    def _name_axes(self) -> None:
+        """Name the slider axes: anatomical directions for NIfTI, else z, y, x."""
+        names = self.sample.axis_names or DEFAULT_AXIS_NAMES[-len(self.sample.spatial_shape) :]
+        if len(names) == self.viewer.dims.ndim and tuple(self.viewer.dims.axis_labels) != names:
+            self.viewer.dims.axis_labels = names
 
     def close(self, dataset: Dataset) -> None:
         """Close ``dataset`` (the caller asks first if it has unsaved edits)."""
@@ -235,6 +243,7 @@ class ViewerSession:
             display_modes.apply(layer, meta["role"], self.display_modes[meta["role"]])
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
             self.combinations = CombinationOrder(self.derived.conflicts)
+            self._name_axes()
             QTimer.singleShot(0, self._select_first_class)
         self.sample_changed.emit()
 
