@@ -113,3 +113,64 @@ def test_a_nifti_volume_is_shown_axial_with_named_axes(panel, tmp_path):  # noqa
     assert tuple(viewer.dims.axis_labels) == ("I→S", "A→P", "R→L")
     widget.open_sample_data()  # an unnamed 2D sample: plain names again
     assert tuple(viewer.dims.axis_labels) == ("y", "x")
+
+
+def press(viewer, qtbot, key, modifiers=None) -> None:
+    """A key pressed on the canvas, as a user presses it."""
+    from qtpy.QtCore import Qt
+
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.keyClick(canvas, key, modifiers or Qt.NoModifier)
+
+
+def test_shortcuts_are_napari_actions_and_work_from_the_canvas(panel, qtbot):  # noqa: F811
+    from napari.components import ViewerModel
+    from napari.utils.action_manager import action_manager
+    from qtpy.QtCore import Qt
+
+    from segviewer._napari.shortcuts import ACTIONS
+
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "cells")
+    listed = action_manager._get_provider_actions(ViewerModel)  # Preferences › Shortcuts
+    assert set(ACTIONS) <= set(listed)
+    press(viewer, qtbot, Qt.Key_N)
+    assert widget.session.index == 1
+    press(viewer, qtbot, Qt.Key_N, Qt.ShiftModifier)
+    assert widget.session.index == 0
+    press(viewer, qtbot, Qt.Key_Period)  # next conflict region: the Conflicts tab, outlined
+    assert widget.tabs.currentWidget() is widget.conflicts and widget.conflicts.current == 0
+    region = widget.conflicts.regions[0]
+    outline = viewer.layers["selected region"]
+    corners = outline.data[0]
+    assert corners[:, 0].min() < region.bbox[0].start < corners[:, 0].max()
+    assert corners[:, 1].min() < region.bbox[1].stop - 1 < corners[:, 1].max()
+    assert viewer.layers.selection.active.name == "cell"  # still ready to paint
+    press(viewer, qtbot, Qt.Key_Period)
+    assert widget.conflicts.current == 1
+    press(viewer, qtbot, Qt.Key_Comma)
+    assert widget.conflicts.current == 0
+    before = int(widget.session.derived.conflicts.astype(bool).sum())
+    press(viewer, qtbot, Qt.Key_R, Qt.ShiftModifier)  # apply the rule
+    assert before > 0 and not widget.session.derived.conflicts.any()
+    widget.resolving.undo_button.click()  # Undo, from the Resolve tab
+    assert int(widget.session.derived.conflicts.astype(bool).sum()) == before
+    press(viewer, qtbot, Qt.Key_N)
+    assert "selected region" not in [layer.name for layer in viewer.layers]
+    press(viewer, qtbot, Qt.Key_W)  # cycles the comparison view (even before a run)
+    assert widget.model.predictions.mode == "overlay"
+    assert widget.model.view_buttons.checkedId() == 1
+    press(viewer, qtbot, Qt.Key_3, Qt.AltModifier)
+    assert widget.model.predictions.mode == "error map"
+
+
+def test_every_button_says_what_it_does(panel):  # noqa: F811
+    from qtpy.QtWidgets import QAbstractButton
+
+    _viewer, widget = panel
+    silent = [
+        button.text()
+        for button in widget.findChildren(QAbstractButton)
+        if not button.toolTip() and button.text()
+    ]
+    assert silent == []

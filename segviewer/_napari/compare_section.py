@@ -55,7 +55,11 @@ class CompareSection(QWidget):
         self.add_button = QPushButton(
             "Add the settings above", toolTip="The form's loss, λ, γ, background and weights"
         )
-        self.compare_button = QPushButton("Compare")
+        self.compare_button = QPushButton(
+            "Compare",
+            toolTip="Train one short run per loss/weighting spec on the same split and chart "
+            "their validation Dice",
+        )
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.compare_button)
         layout.addLayout(buttons)

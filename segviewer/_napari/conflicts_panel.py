@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
 
+from segviewer._napari import shortcuts
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
 from segviewer._napari.winners_section import WinnersSection
@@ -27,8 +28,16 @@ class ConflictsPanel(QWidget):
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.cellClicked.connect(lambda row, _column: self.go_to(row))
         nav = QHBoxLayout()
-        self.previous_button = QPushButton("◀ Previous region")
-        self.next_button = QPushButton("Next region ▶")
+        self.previous_button = QPushButton(
+            "◀ Previous region",
+            toolTip=shortcuts.tip(
+                "Centre the view on the previous region", "segviewer:previous_region"
+            ),
+        )
+        self.next_button = QPushButton(
+            "Next region ▶",
+            toolTip=shortcuts.tip("Centre the view on the next region", "segviewer:next_region"),
+        )
         self.previous_button.clicked.connect(lambda: self.step(-1))
         self.next_button.clicked.connect(lambda: self.step(1))
         nav.addWidget(self.previous_button)

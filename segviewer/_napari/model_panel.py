@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari import shortcuts
 from segviewer._napari.model_worker import CANCELLED, load_libraries_worker, predict_worker
 from segviewer._napari.predictions import MODES, Predictions
 from segviewer._napari.score_tables import fill_dataset_scores, fill_sample_scores
@@ -36,6 +37,12 @@ from segviewer.core.model.scores import (
 )
 
 OPEN_FILE = "Open a model file…"
+VIEW_TIPS = (
+    "Ground truth and prediction side by side, errors outlined",
+    "The prediction's outlines over the ground truth",
+    "Missed, extra and wrong-class pixels over the image",
+)
+VIEW_ACTIONS = ("segviewer:side_by_side", "segviewer:overlay", "segviewer:error_map")
 
 
 class ModelPanel(QWidget):
@@ -78,8 +85,14 @@ class ModelPanel(QWidget):
         form.addRow("Run on:", self.scope_combo)
         layout.addLayout(form)
         buttons = QHBoxLayout()
-        self.run_button = QPushButton("Run model")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.run_button = QPushButton(
+            "Run model",
+            toolTip="Predict the shown sample (or the dataset) with the chosen model and "
+            "compare with the ground truth",
+        )
+        self.cancel_button = QPushButton(
+            "Cancel", enabled=False, toolTip="Stop; samples already predicted keep their result"
+        )
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.run_button)
@@ -90,10 +103,12 @@ class ModelPanel(QWidget):
         self.view_buttons = QButtonGroup(self)
         for index, mode in enumerate(MODES):
             button = QPushButton(mode.capitalize(), checkable=True, checked=index == 0)
+            button.setToolTip(shortcuts.tip(VIEW_TIPS[index], VIEW_ACTIONS[index]))
             self.view_buttons.addButton(button, index)
             views.addWidget(button)
         self.view_buttons.idClicked.connect(lambda index: self.predictions.set_mode(MODES[index]))
-        layout.addWidget(QLabel("<b>View</b> (ground truth | prediction | errors)"))
+        next_key = shortcuts.shortcut_of("segviewer:next_view")
+        layout.addWidget(QLabel(f"<b>View</b> ({next_key} switches)"))
         layout.addLayout(views)
         legend = " ".join(
             f"<span style='color:{ERROR_COLORS[code]}'>■</span> {ERROR_NAMES[code]}"
@@ -190,6 +205,14 @@ class ModelPanel(QWidget):
         self.cancel_button.setEnabled(True)
         worker.start()
         return True
+
+    def show_view(self, index: int) -> None:
+        """Show the comparison view ``index`` of MODES (as clicking its button)."""
+        self.view_buttons.button(index).setChecked(True)
+        self.predictions.set_mode(MODES[index])
+
+    def next_view(self) -> None:
+        self.show_view((MODES.index(self.predictions.mode) + 1) % len(MODES))
 
     def cancel(self) -> None:
         """Stop at the next window; finished samples keep their predictions."""

@@ -8,6 +8,7 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QPushButton,
@@ -15,6 +16,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari import shortcuts
 from segviewer._napari.session import ViewerSession
 from segviewer.core.editing.rules import RULES, plan, priority_order, winner_name
 
@@ -56,9 +58,21 @@ class ResolvePanel(QWidget):
         layout.addLayout(form)
         self.rule_help = QLabel(wordWrap=True, styleSheet="color: gray")
         self.preview = QLabel(wordWrap=True)
-        self.apply_button = QPushButton("Apply rule")
-        for widget in (self.rule_help, self.preview, self.apply_button):
+        self.apply_button = QPushButton(
+            "Apply rule",
+            toolTip=shortcuts.tip(
+                "Resolve the conflicts of the sample (or dataset) by this rule, as one undo step",
+                "segviewer:apply_rule",
+            ),
+        )
+        self.undo_button = QPushButton("↶ Undo", toolTip="Undo the last edit or rule (Ctrl+Z)")
+        self.undo_button.clicked.connect(session.edits.undo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.apply_button, stretch=1)
+        buttons.addWidget(self.undo_button)
+        for widget in (self.rule_help, self.preview):
             layout.addWidget(widget)
+        layout.addLayout(buttons)
         layout.addStretch(1)
         self.rule_combo.currentIndexChanged.connect(self.refresh)
         self.priority_list.model().rowsMoved.connect(self.refresh)

@@ -60,9 +60,15 @@ class SavePanel(QWidget):
         form.addRow("Files:", self.container_combo)
         form.addRow("Save:", self.scope_combo)
         layout.addLayout(form)
-        self.save_button = QPushButton("Save to a new folder…")
+        self.save_button = QPushButton(
+            "Save to a new folder…",
+            toolTip="Write the samples as exclusive labels into a folder you choose; "
+            "the files you opened are never overwritten",
+        )
         self.save_button.clicked.connect(self._save_dialog)
-        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button = QPushButton(
+            "Cancel", enabled=False, toolTip="Stop saving (nothing half-written)"
+        )
         self.cancel_button.clicked.connect(self.cancel)
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)

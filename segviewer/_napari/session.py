@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from segviewer._napari import display_modes
+from segviewer._napari import display_modes, region_marker
 from segviewer._napari.edits import EditController
 from segviewer._napari.layers import (
     dataset_of,
@@ -153,6 +153,7 @@ class ViewerSession:
             show_error(str(error))
             return False
         kept = {layer.name: (layer.visible, layer.opacity) for layer in self.shown_layers()}
+        region_marker.clear(self.viewer)
         self._switching = True
         try:
             for layer in self.shown_layers():
@@ -210,6 +211,7 @@ class ViewerSession:
         field = max(sample.spatial_shape[a] for a in displayed)
         camera.center = tuple(world[a] for a in displayed)
         camera.zoom = fit * max(1.0, field / extent)
+        region_marker.outline(self.viewer, bbox, scale, displayed, self.viewer.dims.point)
 
     def step(self, offset: int) -> bool:
         """Show the sample ``offset`` places away (wrapping around); False if none is shown."""

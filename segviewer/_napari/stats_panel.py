@@ -56,7 +56,11 @@ class StatsPanel(QWidget):
         self.scheme_combo = QComboBox(toolTip="The scheme drawn in the chart and exported")
         self.scheme_combo.addItems(SCHEMES)
         self.scheme_combo.setCurrentText("median_frequency")
-        self.normalize_box = QCheckBox("normalized (mean 1 over present classes)", checked=True)
+        self.normalize_box = QCheckBox(
+            "normalized (mean 1 over present classes)",
+            checked=True,
+            toolTip="Scale the weights so that they average 1 over the classes present",
+        )
         self.beta_edit = QLineEdit(placeholderText="1 − 1/N (default)")
         self.beta_edit.setToolTip("β of the effective-number scheme, in [0, 1)")
         form.addRow("Scope:", self.scope_combo)

@@ -32,7 +32,10 @@ class TrainSettingsForm(QWidget):
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.start_combo = QComboBox(toolTip="The model whose weights training starts from")
-        self.scratch_check = QCheckBox("fresh random weights (same architecture)")
+        self.scratch_check = QCheckBox(
+            "fresh random weights (same architecture)",
+            toolTip="Train from scratch instead of from the chosen model's weights",
+        )
         form.addRow("Start from:", self.start_combo)
         form.addRow("", self.scratch_check)
         self.arch_combo = QComboBox(
@@ -66,7 +69,11 @@ class TrainSettingsForm(QWidget):
         lambdas.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.lambda_row)
         form.addRow("Focal γ:", self.gamma)
-        self.background_check = QCheckBox("background takes part in the Dice/focal term")
+        self.background_check = QCheckBox(
+            "background takes part in the Dice/focal term",
+            toolTip="Count the implied background as a class in the loss "
+            "(MONAI include_background)",
+        )
         self.background_check.setChecked(True)
         form.addRow("", self.background_check)
         self.weights_combo = QComboBox(toolTip="Computed on the training samples' counts")

@@ -80,8 +80,16 @@ class TrainPanel(TunedModelActions, QWidget):
         layout.addWidget(self.samples)
 
         buttons = QHBoxLayout()
-        self.train_button = QPushButton("Fine-tune")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.train_button = QPushButton(
+            "Fine-tune",
+            toolTip="Fine-tune the chosen model on the training samples with the chosen loss, "
+            "validating as it goes",
+        )
+        self.cancel_button = QPushButton(
+            "Cancel",
+            enabled=False,
+            toolTip="Stop after this step; the best weights so far are kept",
+        )
         self.train_button.clicked.connect(self.train)
         self.cancel_button.clicked.connect(self.cancel)
         buttons.addWidget(self.train_button)
@@ -92,10 +100,16 @@ class TrainPanel(TunedModelActions, QWidget):
         self.chart = TrainingChart()
         layout.addWidget(self.chart)
         results = QHBoxLayout()
-        self.predict_button = QPushButton("Show its predictions", enabled=False)
+        self.predict_button = QPushButton(
+            "Show its predictions",
+            enabled=False,
+            toolTip="Run the fine-tuned model in the Model tab, side by side with the truth",
+        )
         self.predict_button.setToolTip("Predict the shown sample beside its ground truth")
         self.predict_button.clicked.connect(self.show_predictions)
-        self.save_button = QPushButton("Save model…", enabled=False)
+        self.save_button = QPushButton(
+            "Save model…", enabled=False, toolTip="Save the fine-tuned weights as a model file"
+        )
         self.save_button.clicked.connect(self._save_dialog)
         results.addWidget(self.predict_button)
         results.addWidget(self.save_button)

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from segviewer._napari import shortcuts
 from segviewer._napari.close_guard import UnsavedGuard
 from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.counts_view import fill_counts
@@ -46,6 +47,7 @@ class SegViewerWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
+        shortcuts.install(napari_viewer, self)  # first: tooltips name the keys
         self._stale: set[tuple[Dataset, int]] = set()  # sample lines an edit changed
         # Edits update the numbers at once; the panel redraws at most ~7 times a second.
         self._redraw = QTimer(self, singleShot=True, interval=150, timeout=self._refresh_counts)
@@ -103,8 +105,12 @@ class SegViewerWidget(QWidget):
         self.sample_list = self.lines.view
         layout.addWidget(self.sample_list, stretch=2)
         nav = QHBoxLayout()
-        self.previous_button = QPushButton("◀ Previous", toolTip="Previous sample")
-        self.next_button = QPushButton("Next ▶", toolTip="Next sample")
+        self.previous_button = QPushButton(
+            "◀ Previous", toolTip=shortcuts.tip("Previous sample", "segviewer:previous_sample")
+        )
+        self.next_button = QPushButton(
+            "Next ▶", toolTip=shortcuts.tip("Next sample", "segviewer:next_sample")
+        )
         self.position_label = QLabel("–", alignment=Qt.AlignCenter)
         self.previous_button.clicked.connect(lambda: self.session.step(-1))
         self.next_button.clicked.connect(lambda: self.session.step(1))
@@ -151,6 +157,16 @@ class SegViewerWidget(QWidget):
 
     def show_sample(self, index: int) -> bool:
         return self.session.dataset is not None and self.session.show(self.session.dataset, index)
+
+    def step_region(self, offset: int) -> None:
+        """Go to the next (previous) conflict region, showing the Conflicts tab."""
+        if self.tabs.currentWidget() is not self.conflicts:
+            self.tabs.setCurrentWidget(self.conflicts)
+        self.conflicts.step(offset)
+
+    def apply_rule(self) -> int:
+        """Apply the Resolve tab's rule (one undo step)."""
+        return self.resolving.apply()
 
     def close_dataset(self) -> bool:
         """Close the shown dataset, asking first if it has unsaved edits."""
