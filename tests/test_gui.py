@@ -211,7 +211,7 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     session, resolving = widget.session, widget.resolving
-    widget.tabs.setCurrentWidget(resolving)
+    widget.show_panel(resolving)
     masks = session.sample.masks
     before = masks.copy()
     conflicts = int((masks.sum(axis=0) > 1).sum())
@@ -250,14 +250,14 @@ def test_resolve_a_sample_and_the_dataset_from_the_panel_with_undo(panel, qtbot)
 def test_conflicts_tab_lists_regions_and_goes_to_them(panel, qtbot):
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
-    widget.tabs.setCurrentWidget(widget.conflicts)  # the tab refreshes when shown
+    widget.show_panel(widget.conflicts)  # the tab refreshes when shown
     qtbot.waitUntil(lambda: widget.conflicts.table.rowCount() > 0, timeout=3000)
     regions = widget.conflicts.regions
     assert [r.size for r in regions] == sorted((r.size for r in regions), reverse=True)
     assert sum(r.size for r in regions) == int((widget.session.sample.masks.sum(axis=0) > 1).sum())
     assert widget.conflicts.table.item(0, 2).text() == "cell + spot"
-    winners = widget.conflicts.winners.table  # the legend: colour, classes, pixels, winner
-    assert [winners.item(0, c).text() for c in (0, 1, 2)] == ["■", "cell + spot", "585"]
+    winners = widget.conflicts.winners.table  # the legend: colour, pixels, classes, winner
+    assert [winners.item(0, c).text() for c in (0, 1, 2)] == ["■", "585", "cell + spot"]
     fit = camera(viewer).zoom
     widget.conflicts.table.cellClicked.emit(0, 0)
     assert camera(viewer).zoom > fit

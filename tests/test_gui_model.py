@@ -22,7 +22,7 @@ def model_tab(panel, qtbot):  # noqa: F811
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     wait_for_summaries(qtbot, widget)
-    widget.tabs.setCurrentWidget(widget.model)
+    widget.show_panel(widget.model)
     return viewer, widget, widget.model
 
 
@@ -170,13 +170,13 @@ def test_bad_models_are_notifications(model_tab, qtbot, tmp_path):
 def test_the_model_conflict_rule_in_the_resolve_tab(model_tab, qtbot):
     _viewer, widget, tab = model_tab
     resolving = widget.resolving
-    widget.tabs.setCurrentWidget(resolving)
+    widget.show_panel(resolving)
     resolving.rule_combo.setCurrentText("model")
     resolving.refresh()
     assert resolving.preview.text() == "Run a model on this sample first (Model tab)."
-    widget.tabs.setCurrentWidget(tab)
+    widget.show_panel(tab)
     run_and_wait(qtbot, tab)
-    widget.tabs.setCurrentWidget(resolving)
+    widget.show_panel(resolving)
     masks = widget.session.sample.masks
     before = masks.copy()
     probabilities = tab.predictions.probabilities_of(widget.session.dataset, 0)

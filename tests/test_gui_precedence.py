@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from test_gui import panel, wait_for_summaries  # noqa: F401 (the fixture)
 
+from segviewer._napari.winners_section import COLUMN
 from segviewer.core.data.occlusion import occlusion_sample
 from segviewer.core.io.writers import save_samples
 
@@ -22,7 +23,7 @@ def test_learn_from_hand_fixes_then_apply_to_the_dataset(panel, qtbot, scenes): 
     widget.open_paths([str(folder)])
     wait_for_summaries(qtbot, widget)
     session, conflicts = widget.session, widget.conflicts
-    widget.tabs.setCurrentWidget(conflicts)
+    widget.show_panel(conflicts)
     workspace = session.workspace
     workspace.policy.overwrite, workspace.policy.area = True, "conflicts"
     for c, name in enumerate(session.sample.class_names):  # the user fixes sample 0 by hand
@@ -33,7 +34,9 @@ def test_learn_from_hand_fixes_then_apply_to_the_dataset(panel, qtbot, scenes): 
     winners = conflicts.winners.table
     assert winners.rowCount() > 0
     chosen = {
-        winners.item(r, 1).text(): winners.cellWidget(r, 3).currentText()
+        winners.item(r, COLUMN["classes"]).text(): winners.cellWidget(
+            r, COLUMN["winner"]
+        ).currentText()
         for r in range(winners.rowCount())
     }
     assert chosen["fruit + leaf"] == "fruit" and chosen["insect + stem"] == "insect"
@@ -54,11 +57,15 @@ def test_a_winner_picked_in_the_table_is_applied(panel, qtbot, scenes):  # noqa:
     folder, _ = scenes
     widget.open_paths([str(folder)])
     wait_for_summaries(qtbot, widget)
-    widget.tabs.setCurrentWidget(widget.conflicts)
+    widget.show_panel(widget.conflicts)
     table = widget.conflicts.winners.table
     qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=3000)
-    row = next(r for r in range(table.rowCount()) if table.item(r, 1).text() == "fruit + leaf")
-    table.cellWidget(row, 3).setCurrentText("ignore")
+    row = next(
+        r
+        for r in range(table.rowCount())
+        if table.item(r, COLUMN["classes"]).text() == "fruit + leaf"
+    )
+    table.cellWidget(row, COLUMN["winner"]).setCurrentText("ignore")
     sample = widget.session.sample
     names = sample.class_names
     pair = (sample.masks[names.index("fruit")] & sample.masks[names.index("leaf")]).astype(bool)

@@ -46,7 +46,7 @@ def stats_panel(panel, qtbot):  # noqa: F811
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     wait_for_summaries(qtbot, widget)
-    widget.tabs.setCurrentWidget(widget.statistics)
+    widget.show_panel(widget.statistics)
     return viewer, widget, widget.statistics
 
 
@@ -169,7 +169,7 @@ def test_exported_json_is_the_clis_and_the_snippet_runs(panel, qtbot, tmp_path):
     widget.open_paths(str(folder))
     wait_for_summaries(qtbot, widget)
     stats = widget.statistics
-    widget.tabs.setCurrentWidget(stats)
+    widget.show_panel(stats)
     stats.beta_edit.setText("0.999")
     stats.beta_edit.editingFinished.emit()
     cli = run_cli("stats", folder, "--json", "--beta", "0.999")
@@ -206,7 +206,7 @@ def test_samples_with_other_classes_are_explained_not_mixed(panel, qtbot, tmp_pa
     )
     wait_for_summaries(qtbot, widget)
     stats = widget.statistics
-    widget.tabs.setCurrentWidget(stats)
+    widget.show_panel(stats)
     assert stats.summary.text().startswith("⚠ b: classes ['spot', 'cell'] differ from a's")
     widget.show_sample(1)
     stats.scope_combo.setCurrentText("this sample")

@@ -21,7 +21,7 @@ def opened_tab(panel, qtbot):  # noqa: F811
     viewer, widget = panel
     viewer.open_sample("segviewer", "cells")
     wait_for_summaries(qtbot, widget)
-    widget.tabs.setCurrentWidget(widget.training)
+    widget.show_panel(widget.training)
     return viewer, widget, widget.training
 
 
@@ -111,7 +111,7 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
     )
 
     assert tab.show_predictions()  # one click: the Model tab, side by side
-    assert widget.tabs.currentWidget() is widget.model
+    assert widget.current_panel() is widget.model
     qtbot.waitUntil(
         lambda: not widget.model.running and not widget.model.predictions.updating, timeout=60000
     )
@@ -191,7 +191,7 @@ def test_the_train_tab_trains_a_fresh_3d_network_on_volumes(panel, qtbot, tmp_pa
     viewer.open(str(tmp_path / "vols"), plugin="segviewer")
     wait_for_summaries(qtbot, widget)
     tab = widget.training
-    widget.tabs.setCurrentWidget(tab)
+    widget.show_panel(tab)
     tab.form.dims_combo.setCurrentText("3D")
     assert tab.form.patch.value() == 64
     assert sorted(tab.samples.roles) == ["train", "train", "validate"]

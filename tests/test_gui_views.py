@@ -5,6 +5,7 @@ import pytest
 from conftest import write_npz
 from test_gui import panel  # noqa: F401 (the fixture)
 
+from segviewer._napari.winners_section import COLUMN
 from segviewer.core.data.sample import Sample
 from segviewer.core.editing.combinations import combination_name
 
@@ -41,10 +42,11 @@ def test_every_combination_present_has_its_own_colour_and_a_complete_legend(many
     colours = {tuple(np.round(conflicts.colormap.map(v), 3)) for v in present}
     classes = {tuple(np.round(viewer.layers[f"class{c}"].colormap.map(1), 3)) for c in range(6)}
     assert len(colours) == 57 and not colours & classes
-    widget.tabs.setCurrentWidget(widget.conflicts)
+    widget.show_panel(widget.conflicts)
     table = widget.conflicts.winners.table
-    listed = [table.item(r, 1).text() for r in range(table.rowCount())]
-    pixels = [int(table.item(r, 2).text().replace(",", "")) for r in range(table.rowCount())]
+    rows = range(table.rowCount())
+    listed = [table.item(r, COLUMN["classes"]).text() for r in rows]
+    pixels = [int(table.item(r, COLUMN["pixels"]).text().replace(",", "")) for r in rows]
     sizes = {combination_name(v, sample.class_names): int((bits == v).sum()) for v in present}
     assert sorted(listed) == sorted(sizes)  # complete, nothing absent
     assert pixels == sorted(pixels, reverse=True) and pixels == [sizes[n] for n in listed]
@@ -139,7 +141,7 @@ def test_shortcuts_are_napari_actions_and_work_from_the_canvas(panel, qtbot):  #
     press(viewer, qtbot, Qt.Key_N, Qt.ShiftModifier)
     assert widget.session.index == 0
     press(viewer, qtbot, Qt.Key_Period)  # next conflict region: the Conflicts tab, outlined
-    assert widget.tabs.currentWidget() is widget.conflicts and widget.conflicts.current == 0
+    assert widget.current_panel() is widget.conflicts and widget.conflicts.current == 0
     region = widget.conflicts.regions[0]
     outline = viewer.layers["selected region"]
     corners = outline.data[0]
@@ -174,3 +176,43 @@ def test_every_button_says_what_it_does(panel):  # noqa: F811
         if not button.toolTip() and button.text()
     ]
     assert silent == []
+
+
+def test_at_1500_by_950_the_canvas_keeps_60_percent_and_every_page_fits(panel, qtbot):  # noqa: F811
+    from qtpy.QtWidgets import QApplication
+
+    viewer, widget = panel
+    window, canvas = viewer.window._qt_window, viewer.window._qt_viewer.canvas.native
+    window.show()  # laid out as on screen
+    window.resize(1500, 950)
+    viewer.open_sample("segviewer", "many_classes")
+    qtbot.waitUntil(lambda: window.width() == 1500 and canvas.width() > 500, timeout=3000)
+    QApplication.processEvents()
+    assert canvas.width() >= 0.6 * window.width()
+    width = widget.width()
+    assert widget.sample_list.isVisible()
+    for index in range(widget.tabs.count()):  # every page named on screen, none clipped
+        button = widget.tabs.buttons.button(index)
+        assert button.isVisible() and button.geometry().right() <= width
+        widget.tabs.setCurrentIndex(index)
+        QApplication.processEvents()
+        page = widget.tabs.widget(index)
+        assert page.widget().minimumSizeHint().width() <= page.viewport().width() + 1
+        assert widget.sample_list.isVisible() and page.isVisible()  # together
+        assert_headers_whole(widget)
+    qtbot.waitUntil(lambda: widget.model.libraries_loaded, timeout=60000)  # torch imported
+
+
+def assert_headers_whole(widget) -> None:
+    """Every visible table shows each column header whole (the table scrolls instead)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QAbstractItemView
+
+    for view in widget.findChildren(QAbstractItemView):
+        header = getattr(view, "horizontalHeader", lambda: None)()
+        if header is None or not view.isVisible():
+            continue
+        metrics = header.fontMetrics()
+        for column in range(header.count()):
+            text = str(view.model().headerData(column, Qt.Horizontal) or "")
+            assert header.sectionSize(column) >= metrics.horizontalAdvance(text), text

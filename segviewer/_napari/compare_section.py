@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -12,6 +11,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari.tables import fit_height, make_table, set_cell
 from segviewer._napari.train_chart import CompareChart
@@ -51,7 +51,7 @@ class CompareSection(QWidget):
             self.add_run(LossSettings(name), weights, checked)
         self.run_list.setMinimumHeight(self.run_list.sizeHintForRow(0) * 9)
         layout.addWidget(self.run_list)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         self.add_button = QPushButton(
             "Add the settings above", toolTip="The form's loss, λ, γ, background and weights"
         )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QLabel,
+    QLayout,
+    QPushButton,
+    QTableWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QFlowLayout
 
 from segviewer._napari import shortcuts
 from segviewer._napari.session import ViewerSession
@@ -27,7 +35,7 @@ class ConflictsPanel(QWidget):
         self.table.setToolTip("Click a region to centre and zoom the view on it")
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.cellClicked.connect(lambda row, _column: self.go_to(row))
-        nav = QHBoxLayout()
+        nav = QFlowLayout()
         self.previous_button = QPushButton(
             "◀ Previous region",
             toolTip=shortcuts.tip(
@@ -44,7 +52,7 @@ class ConflictsPanel(QWidget):
         nav.addWidget(self.next_button)
         self.winners = WinnersSection(session, priority)
         for item in (self.summary, self.table, nav, self.winners):
-            (layout.addLayout if isinstance(item, QHBoxLayout) else layout.addWidget)(item)
+            (layout.addLayout if isinstance(item, QLayout) else layout.addWidget)(item)
 
     def refresh(self) -> None:
         derived, sample = self.session.derived, self.session.sample

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari import shortcuts
 from segviewer._napari.model_worker import CANCELLED, load_libraries_worker, predict_worker
@@ -84,7 +85,7 @@ class ModelPanel(QWidget):
         form.addRow("Device:", self.device_combo)
         form.addRow("Run on:", self.scope_combo)
         layout.addLayout(form)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         self.run_button = QPushButton(
             "Run model",
             toolTip="Predict the shown sample (or the dataset) with the chosen model and "
@@ -99,7 +100,7 @@ class ModelPanel(QWidget):
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)
 
-        views = QHBoxLayout()
+        views = QFlowLayout()
         self.view_buttons = QButtonGroup(self)
         for index, mode in enumerate(MODES):
             button = QPushButton(mode.capitalize(), checkable=True, checked=index == 0)
@@ -126,7 +127,7 @@ class ModelPanel(QWidget):
         self.confusion_table.setToolTip("Pixels of each true class (rows) by predicted class")
         layout.addWidget(self.confusion_table)
         header = QHBoxLayout()
-        header.addWidget(QLabel("<b>Dataset</b>: click a sample to open it"))
+        header.addWidget(QLabel("<b>Dataset</b>: click a sample to open it", wordWrap=True))
         self.worst_button = QPushButton("Worst first", toolTip="Sort by the lowest class Dice")
         self.worst_button.clicked.connect(self.sort_worst_first)
         header.addWidget(self.worst_button)

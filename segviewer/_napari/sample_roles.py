@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QPushButton, QTableWidget, QVBoxLayout, QWidget
+from superqt import QFlowLayout
 
 from segviewer._napari.tables import make_table, set_cell
 from segviewer.core.data.sample import Dataset
@@ -25,12 +26,14 @@ class SampleRoles(QWidget):
         self.training_dims: Callable[[], int] = lambda: 2
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Samples</b>: select rows, then give them a role"))
+        layout.addWidget(
+            QLabel("<b>Samples</b>: select rows, then give them a role", wordWrap=True)
+        )
         self.table = make_table(["Sample", "Role"])
         self.table.setSelectionBehavior(QTableWidget.SelectRows)
         self.table.setMinimumHeight(120)
         layout.addWidget(self.table)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         for role, text in ROLE_BUTTONS.items():
             button = QPushButton(text, toolTip=f"The selected samples: {role}")
             button.clicked.connect(lambda _=False, r=role: self.set_role(self.selected(), r))

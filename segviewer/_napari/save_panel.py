@@ -11,12 +11,12 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari.export_section import ExportSection
 from segviewer._napari.progress import progress_bar
@@ -70,7 +70,7 @@ class SavePanel(QWidget):
             "Cancel", enabled=False, toolTip="Stop saving (nothing half-written)"
         )
         self.cancel_button.clicked.connect(self.cancel)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.cancel_button)
         layout.addLayout(buttons)

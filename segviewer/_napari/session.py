@@ -17,7 +17,7 @@ from napari.utils.notifications import show_error, show_warning
 from psygnal import Signal
 from qtpy.QtCore import QTimer
 
-from segviewer._napari import display_modes, region_marker
+from segviewer._napari import display_modes, region_marker, view_3d
 from segviewer._napari.edits import EditController
 from segviewer._napari.layers import (
     dataset_of,
@@ -66,6 +66,8 @@ class ViewerSession:
         self.workspace.edited.connect(self._on_edited)
         self.workspace.closed.connect(self._on_closed)
         viewer.layers.events.inserted.connect(self._on_layer_inserted)
+        # before napari slices for the new view: no outline is computed for 3D
+        viewer.dims.events.ndisplay.connect(self._on_ndisplay, position="first")
         for layer in list(viewer.layers):
             self._adopt(layer)
 
@@ -160,14 +162,13 @@ class ViewerSession:
                 self.viewer.layers.remove(layer)
             for layer in layers:
                 role = segviewer_meta(layer)["role"]
-                if role in self.display_modes:
-                    display_modes.apply(layer, role, self.display_modes[role])
-                elif layer.name in kept and role != "image":
+                if role == "class" and layer.name in kept:
                     layer.visible, layer.opacity = kept[layer.name]
                 self.viewer.add_layer(layer)
                 self._connect(layer)
         finally:
             self._switching = False
+        self._draw_for_view()
         self._name_axes()
         if self.sample.spatial_shape != old_shape:
             self.viewer.reset_view()
@@ -241,8 +242,7 @@ class ViewerSession:
             self.workspace.show(index, dataset)
         self._rebind(layer, meta)
         self._connect(layer)
-        if meta["role"] in self.display_modes:
-            display_modes.apply(layer, meta["role"], self.display_modes[meta["role"]])
+        view_3d.apply([(layer, meta["role"])], self.viewer.dims.ndisplay, self.display_modes)
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
             self.combinations = CombinationOrder(self.derived.conflicts)
             self._name_axes()
@@ -292,8 +292,22 @@ class ViewerSession:
     def set_display_mode(self, role: str, mode: str) -> None:
         """Draw the ``background`` or ``conflicts`` layer as a tint, outline, … (display_modes)."""
         self.display_modes[role] = mode
-        for layer in self._layers_with_role(role):
-            display_modes.apply(layer, role, mode)
+        self._draw_for_view()
+
+    def _on_ndisplay(self, _event=None) -> None:
+        self._draw_for_view()
+        if self.viewer.dims.ndisplay == 3:
+            QTimer.singleShot(0, self._look_at_volume)  # once napari has set up its 3D camera
+
+    def _look_at_volume(self) -> None:
+        if self.viewer.dims.ndisplay == 3:
+            _camera(self.viewer).angles = view_3d.CAMERA_ANGLES
+            self.viewer.fit_to_view()
+
+    def _draw_for_view(self) -> None:
+        """Draw the shown layers for the 2D or 3D view and the display modes."""
+        layers = [(layer, segviewer_meta(layer)["role"]) for layer in self.shown_layers()]
+        view_3d.apply(layers, self.viewer.dims.ndisplay, self.display_modes)
 
     def _on_closed(self, dataset: Dataset) -> None:
         for key in [k for k in self._kept_layers if k[0] is dataset]:

@@ -12,13 +12,13 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.stats_chart import StatsChart
@@ -57,7 +57,7 @@ class StatsPanel(QWidget):
         self.scheme_combo.addItems(SCHEMES)
         self.scheme_combo.setCurrentText("median_frequency")
         self.normalize_box = QCheckBox(
-            "normalized (mean 1 over present classes)",
+            "normalized (mean 1)",
             checked=True,
             toolTip="Scale the weights so that they average 1 over the classes present",
         )
@@ -86,7 +86,7 @@ class StatsPanel(QWidget):
         layout.addWidget(self.weights_table)
         self.chart = StatsChart()
         layout.addWidget(self.chart)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         for text, tip, slot in [
             ("Copy JSON", "The JSON of `segviewer stats --json`", self.copy_json),
             ("Copy loss code", "PyTorch / MONAI losses with these weights", self.copy_snippet),

@@ -8,14 +8,15 @@ from qtpy.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
 
 def make_table(headers: list[str]) -> QTableWidget:
-    """A read-only table whose first column stretches."""
+    """A read-only table whose columns fit their contents and headers; a table wider than
+    the panel scrolls sideways (no column is squeezed to fit)."""
     table = QTableWidget(0, len(headers))
     table.setHorizontalHeaderLabels(headers)
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QTableWidget.NoEditTriggers)
     header = table.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeToContents)
-    header.setStretchLastSection(True)
+    header.setStretchLastSection(False)
     return table
 
 

@@ -7,8 +7,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -33,7 +31,7 @@ class TrainSettingsForm(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         self.start_combo = QComboBox(toolTip="The model whose weights training starts from")
         self.scratch_check = QCheckBox(
-            "fresh random weights (same architecture)",
+            "fresh random weights",
             toolTip="Train from scratch instead of from the chosen model's weights",
         )
         form.addRow("Start from:", self.start_combo)
@@ -59,18 +57,16 @@ class TrainSettingsForm(QWidget):
         self.lambda_dice = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
         self.lambda_ce = QDoubleSpinBox(minimum=0, maximum=100, value=1.0, singleStep=0.1)
         self.gamma = QDoubleSpinBox(minimum=0, maximum=10, value=2.0, singleStep=0.5)
-        lambdas = QHBoxLayout()
-        lambdas.addWidget(QLabel("λ Dice"))
-        lambdas.addWidget(self.lambda_dice)
-        lambdas.addWidget(QLabel("λ CE"))
-        lambdas.addWidget(self.lambda_ce)
+        lambdas = QFormLayout()  # a row of its own, hidden with the losses that have no λ
+        lambdas.addRow("λ Dice:", self.lambda_dice)
+        lambdas.addRow("λ CE:", self.lambda_ce)
         self.lambda_row = QWidget()
         self.lambda_row.setLayout(lambdas)
         lambdas.setContentsMargins(0, 0, 0, 0)
         form.addRow(self.lambda_row)
         form.addRow("Focal γ:", self.gamma)
         self.background_check = QCheckBox(
-            "background takes part in the Dice/focal term",
+            "background in the loss",
             toolTip="Count the implied background as a class in the loss "
             "(MONAI include_background)",
         )
@@ -85,11 +81,9 @@ class TrainSettingsForm(QWidget):
         )
         self.batch = QSpinBox(minimum=1, maximum=256, value=8)
         self.patch = QSpinBox(minimum=16, maximum=2048, value=128, singleStep=16)
-        numbers = QHBoxLayout()
-        for label, widget in [("Steps", self.steps), ("LR", self.lr), ("Batch", self.batch)]:
-            numbers.addWidget(QLabel(label))
-            numbers.addWidget(widget)
-        form.addRow(numbers)
+        form.addRow("Steps:", self.steps)
+        form.addRow("Learning rate:", self.lr)
+        form.addRow("Batch:", self.batch)
         form.addRow("Patch side (px):", self.patch)
         self.foreground = QDoubleSpinBox(
             minimum=0, maximum=1, value=0.33, singleStep=0.05,

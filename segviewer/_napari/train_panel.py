@@ -10,12 +10,12 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari.compare_section import CompareSection
 from segviewer._napari.model_panel import ModelPanel
@@ -79,7 +79,7 @@ class TrainPanel(TunedModelActions, QWidget):
         self.form.dims_combo.currentTextChanged.connect(lambda _: self.samples.default_split())
         layout.addWidget(self.samples)
 
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         self.train_button = QPushButton(
             "Fine-tune",
             toolTip="Fine-tune the chosen model on the training samples with the chosen loss, "
@@ -99,7 +99,7 @@ class TrainPanel(TunedModelActions, QWidget):
         layout.addWidget(self.status)
         self.chart = TrainingChart()
         layout.addWidget(self.chart)
-        results = QHBoxLayout()
+        results = QFlowLayout()
         self.predict_button = QPushButton(
             "Show its predictions",
             enabled=False,

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import napari
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QSize, Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
-    QTabWidget,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari import shortcuts
 from segviewer._napari.close_guard import UnsavedGuard
@@ -24,6 +25,7 @@ from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.counts_view import fill_counts
 from segviewer._napari.editing_panel import EditingPanel
 from segviewer._napari.model_panel import ModelPanel
+from segviewer._napari.pages import Pages
 from segviewer._napari.resolve_panel import ResolvePanel
 from segviewer._napari.sample_lines import EDITED_MARK, SampleLines
 from segviewer._napari.save_panel import SavePanel
@@ -34,6 +36,9 @@ from segviewer._napari.train_panel import TrainPanel
 from segviewer.core.data.sample import Dataset
 from segviewer.core.stats.classes import SampleSummary
 
+PANEL_WIDTH = 250  # at 1500 px, napari's layer docks (~340 px) and this leave the canvas ≥ 60 %
+PANEL_MIN_WIDTH = 220
+COMBO_CHARACTERS = 10
 HELP = (
     "<b>background</b> = pixels in no class; <b>conflicts</b> = pixels in two or more classes "
     f"(counted in each). Edits stay in memory until saved ({EDITED_MARK} = edited sample)."
@@ -65,31 +70,31 @@ class SegViewerWidget(QWidget):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        # Everything scrolls as one column, so no section is ever squeezed unreadable.
-        content = QWidget()
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
+        # Two parts, one above the other, split by a handle the user can drag: the samples
+        # (browse) and the tabs (work). Each tab page scrolls on its own, so the sample list
+        # and the working tab are always visible together.
+        browser = QWidget()
+        layout = QVBoxLayout(browser)
+        layout.setContentsMargins(4, 4, 4, 0)
+        self.splitter = QSplitter(Qt.Vertical, childrenCollapsible=False)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
-        layout = QVBoxLayout(content)
-        self.setMinimumWidth(540)
-        self.dataset_combo = QComboBox(toolTip="Datasets open in this viewer")
+        outer.addWidget(self.splitter)
+        self.dataset_combo = QComboBox(toolTip="Dataset shown (of those open in this viewer)")
+        self.dataset_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.dataset_combo.activated.connect(self._on_dataset_chosen)
-        layout.addWidget(QLabel("<b>Dataset</b>"))
         chooser = QHBoxLayout()
         chooser.addWidget(self.dataset_combo, stretch=1)
         close = QPushButton("Close", toolTip="Close this dataset (asks if edits are unsaved)")
         close.clicked.connect(self.close_dataset)
         chooser.addWidget(close)
         layout.addLayout(chooser)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         for text, tip, slot in [
-            ("Open files…", "Open .npz files, TIFF or NIfTI pairs", self._open_files_dialog),
+            ("Files…", "Open .npz files, TIFF, NIfTI or OME-Zarr", self._open_files_dialog),
             (
-                "Open folder…",
-                "Open a dataset folder (images/ + masks/CLASS/)",
+                "Folder…",
+                "Open a dataset folder (images/ + masks/CLASS/, nnU-Net raw, …)",
                 self._open_folder_dialog,
             ),
             ("Sample data", "Open the synthetic sample dataset", self.open_sample_data),
@@ -121,29 +126,32 @@ class SegViewerWidget(QWidget):
         self.sample_label = QLabel("No sample open", wordWrap=True)
         layout.addWidget(self.sample_label)
         self.counts_table = make_table(["Class", "Pixels", "% of pixels"])
-        self.counts_table.setToolTip("Pixel counts of the shown sample; they follow your edits")
+        self.counts_table.setToolTip(f"Pixel counts of the shown sample: {HELP}")
         layout.addWidget(self.counts_table)
-        layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
         session = self.session
         self.editing, self.resolving = EditingPanel(session), ResolvePanel(session)
         self.conflicts = ConflictsPanel(session, lambda: self.resolving.priority)
         self.saving = SavePanel(session)
         self.statistics, self.model = StatsPanel(session), ModelPanel(session)
         self.training = TrainPanel(session, self.model)
-        self.tabs = QTabWidget()
-        for panel, title in [
-            (self.editing, "Edit"),
-            (self.conflicts, "Conflicts"),
-            (self.resolving, "Resolve"),
-            (self.saving, "Save"),
-            (self.statistics, "Statistics"),
-            (self.model, "Model"),
-            (self.training, "Train"),
+        self.tabs = Pages()
+        for panel, title, tip in [
+            (self.editing, "Edit", "Painting policy, undo, how background and conflicts show"),
+            (self.conflicts, "Conflicts", "Conflict regions and the winner of each combination"),
+            (self.resolving, "Resolve", "Resolve conflicts by a rule"),
+            (self.saving, "Save", "Save exclusive labels; export for nnU-Net or MONAI"),
+            (self.statistics, "Stats", "Class statistics and loss weights of the dataset"),
+            (self.model, "Model", "Run a model and compare it with the ground truth"),
+            (self.training, "Train", "Fine-tune a model with weighted losses"),
         ]:
-            self.tabs.addTab(panel, title)
+            self.tabs.addTab(_scrolling(panel), title, tip)
         self.training.samples.shape_of = self.lines.shape_of
-        self.training.show_model_tab = lambda: self.tabs.setCurrentWidget(self.model)
-        layout.addWidget(self.tabs)
+        self.training.show_model_tab = lambda: self.show_panel(self.model)
+        self.splitter.addWidget(_scrolling(browser))
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        fit_forms(self)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self._on_tab_changed(0)
 
@@ -160,8 +168,8 @@ class SegViewerWidget(QWidget):
 
     def step_region(self, offset: int) -> None:
         """Go to the next (previous) conflict region, showing the Conflicts tab."""
-        if self.tabs.currentWidget() is not self.conflicts:
-            self.tabs.setCurrentWidget(self.conflicts)
+        if self.current_panel() is not self.conflicts:
+            self.show_panel(self.conflicts)
         self.conflicts.step(offset)
 
     def apply_rule(self) -> int:
@@ -177,6 +185,24 @@ class SegViewerWidget(QWidget):
         self.lines.remove(dataset)
         self.session.close(dataset)
         return True
+
+    def sizeHint(self) -> QSize:
+        """Narrow: napari docks the panel at this width, leaving the canvas most of it."""
+        return QSize(PANEL_WIDTH, 900)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(PANEL_MIN_WIDTH, 400)
+
+    def _page(self, panel: QWidget) -> QWidget:
+        """The tab page (a scroll area) that holds ``panel``."""
+        return panel.parentWidget().parentWidget()
+
+    def current_panel(self) -> QWidget | None:
+        page = self.tabs.currentWidget()
+        return page.widget() if page is not None else None
+
+    def show_panel(self, panel: QWidget) -> None:
+        self.tabs.setCurrentWidget(self._page(panel))
 
     def _open_files_dialog(self) -> None:
         if paths := QFileDialog.getOpenFileNames(self, "Open segviewer files")[0]:
@@ -240,24 +266,19 @@ class SegViewerWidget(QWidget):
         )
         fill_counts(self.counts_table, sample, self.session.shown_tally())
 
-    def _on_tab_changed(self, index: int) -> None:
-        """Size the tabs to the visible page (not the tallest), so no page floats in space."""
-        for page in range(self.tabs.count()):
-            policy = QSizePolicy.Preferred if page == index else QSizePolicy.Ignored
-            self.tabs.widget(page).setSizePolicy(policy, policy)
-        self.tabs.adjustSize()
-        if self.tabs.widget(index) in (self.model, self.training):
+    def _on_tab_changed(self, _index: int) -> None:
+        if self.current_panel() in (self.model, self.training):
             self.model.load_libraries()
         self._refresh_tab()
 
     def _on_summary(self, dataset: Dataset) -> None:
-        if dataset is self.session.dataset and self.tabs.currentWidget() is self.statistics:
+        if dataset is self.session.dataset and self.current_panel() is self.statistics:
             self._schedule_redraw()
 
     def _refresh_tab(self) -> None:
         """Refresh the visible tab only: regions and rule previews cost a pass over the image."""
         self.editing.refresh()
-        current = self.tabs.currentWidget()
+        current = self.current_panel()
         if current in (self.conflicts, self.resolving, self.statistics, self.model, self.training):
             current.refresh()
 
@@ -275,3 +296,20 @@ class SegViewerWidget(QWidget):
     @property
     def _workers(self) -> dict:
         return self.lines.workers
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """``panel`` in a scroll area (a tab page, the browser), for when the dock is short."""
+    page = QScrollArea(widgetResizable=True, frameShape=QFrame.NoFrame)
+    page.setWidget(panel)
+    return page
+
+
+def fit_forms(widget: QWidget) -> None:
+    """Fit a narrow dock: every form puts a long field under its label, and every combo box
+    shrinks to a few characters (its list still shows the whole names)."""
+    for form in widget.findChildren(QFormLayout):
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+    for combo in widget.findChildren(QComboBox):
+        combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(COMBO_CHARACTERS)

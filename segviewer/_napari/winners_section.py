@@ -14,12 +14,12 @@ from napari.utils.notifications import show_error, show_info
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+from superqt import QFlowLayout
 
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
@@ -29,6 +29,7 @@ from segviewer.core.editing.derived import classes_of
 from segviewer.core.editing.precedence import BACKGROUND, IGNORE, Precedence
 from segviewer.core.errors import SegviewerError
 
+COLUMN = {"swatch": 0, "pixels": 1, "classes": 2, "winner": 3}  # pixels first: a narrow dock
 BY_ORDER = "by order"  # no winner set: the first class of the order wins
 
 
@@ -39,8 +40,8 @@ class WinnersSection(QWidget):
         self.combinations: list[frozenset[str]] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("<b>Combinations and their winners</b>"))
-        self.table = make_table(["", "Classes", "Pixels", "Winner"])
+        layout.addWidget(QLabel("<b>Combinations and their winners</b>", wordWrap=True))
+        self.table = make_table(["", "Pixels", "Classes", "Winner"])  # columns: see COLUMN
         self.table.setToolTip(
             "Each combination of overlapping classes, its colour in the conflicts layer, its "
             "pixels in this sample and the class that gets them ('by order': the first in "
@@ -48,7 +49,7 @@ class WinnersSection(QWidget):
         )
         self.table.setMinimumHeight(120)
         layout.addWidget(self.table)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         self.scope_combo = QComboBox()
         self.scope_combo.addItems(["This sample", "Whole dataset"])
         self.apply_button = QPushButton("Apply winners", toolTip="One undo step")
@@ -56,7 +57,7 @@ class WinnersSection(QWidget):
         buttons.addWidget(self.scope_combo)
         buttons.addWidget(self.apply_button)
         layout.addLayout(buttons)
-        learning = QHBoxLayout()
+        learning = QFlowLayout()
         self.learn_button = QPushButton(
             "Learn from my fixes",
             toolTip="Which class you gave each combination in the samples you fixed by hand "
@@ -93,13 +94,14 @@ class WinnersSection(QWidget):
         for row, combination in enumerate(self.combinations):
             if row < len(codes):
                 color = combination_color(self.session.combinations.position(codes[row]))
-                set_cell(self.table, row, 0, "■", color=color)
-                set_cell(self.table, row, 2, f"{sizes[codes[row]]:,}", numeric=True)
+                set_cell(self.table, row, COLUMN["swatch"], "■", color=color)
+                set_cell(self.table, row, COLUMN["pixels"], f"{sizes[codes[row]]:,}", numeric=True)
             else:
-                set_cell(self.table, row, 0, "")
-                set_cell(self.table, row, 2, "not here", numeric=True)
-            set_cell(self.table, row, 1, " + ".join(c for c in names if c in combination))
-            self.table.setCellWidget(row, 3, self._winner_combo(combination, names))
+                set_cell(self.table, row, COLUMN["swatch"], "")
+                set_cell(self.table, row, COLUMN["pixels"], "not here", numeric=True)
+            classes = " + ".join(c for c in names if c in combination)
+            set_cell(self.table, row, COLUMN["classes"], classes)
+            self.table.setCellWidget(row, COLUMN["winner"], self._winner_combo(combination, names))
         self.example_box.blockSignals(True)
         self.example_box.setChecked(self.session.workspace.is_example())
         self.example_box.blockSignals(False)
