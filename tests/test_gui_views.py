@@ -216,3 +216,24 @@ def assert_headers_whole(widget) -> None:
         for column in range(header.count()):
             text = str(view.model().headerData(column, Qt.Horizontal) or "")
             assert header.sectionSize(column) >= metrics.horizontalAdvance(text), text
+
+
+def test_in_3d_classes_are_surfaces_the_background_hides_and_2d_comes_back(panel):  # noqa: F811
+    viewer, widget = panel
+    viewer.open_sample("segviewer", "many_classes")
+    widget.show_sample(len(widget.session.dataset) - 1)  # the volume
+    assert widget.session.sample.image.ndim == 3
+    viewer.dims.ndisplay = 3
+    layers = {layer.name: layer for layer in widget.session.shown_layers()}
+    image = layers[widget.session.sample.name]
+    assert not layers["background"].visible
+    for name in [*widget.session.sample.class_names, "conflicts"]:
+        assert layers[name].visible and layers[name].rendering == "iso_categorical"
+        assert layers[name].contour == 0
+    assert image.blending == "additive" and image.opacity < 0.5  # adds to, never hides
+    viewer.dims.ndisplay = 2
+    assert layers["background"].visible and layers["background"].contour > 0  # outline again
+    assert image.blending == "translucent" and image.opacity == 1.0
+    viewer.dims.ndisplay = 3
+    widget.session.step(-1)  # another sample shown in 3D gets the same treatment
+    assert not viewer.layers["background"].visible

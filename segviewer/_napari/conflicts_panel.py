@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
 from superqt import QFlowLayout
 
 from segviewer._napari import shortcuts
+from segviewer._napari.background_work import run_in_thread
 from segviewer._napari.session import ViewerSession
 from segviewer._napari.tables import make_table, set_cell
 from segviewer._napari.winners_section import WinnersSection
@@ -29,6 +30,8 @@ class ConflictsPanel(QWidget):
         self.session = session
         self.regions: list[ConflictRegion] = []
         self.current = -1
+        self.computing = False  # regions being found in a thread
+        self._pending_step = 0  # region steps asked for meanwhile
         layout = QVBoxLayout(self)
         self.summary = QLabel(wordWrap=True)
         self.table = make_table(["#", "Pixels", "Classes"])
@@ -55,10 +58,22 @@ class ConflictsPanel(QWidget):
             (layout.addLayout if isinstance(item, QLayout) else layout.addWidget)(item)
 
     def refresh(self) -> None:
+        """Find the regions (in a thread for a large sample), then list them."""
         derived, sample = self.session.derived, self.session.sample
-        self.regions = conflict_regions(derived.conflicts) if derived is not None else []
-        self.current = -1
-        names = sample.class_names if sample is not None else []
+        self.computing = derived is not None
+        if derived is None:
+            self._show_regions([], [])
+        else:
+            run_in_thread(
+                self,
+                lambda: conflict_regions(derived.conflicts),
+                lambda regions: self._show_regions(regions, sample.class_names),
+                derived.conflicts.size,
+            )
+        self.winners.refresh()
+
+    def _show_regions(self, regions: list[ConflictRegion], names: list[str]) -> None:
+        self.regions, self.current, self.computing = regions, -1, False
         shown = self.regions[:MAX_ROWS]
         self.table.setRowCount(len(shown))
         for row, region in enumerate(shown):
@@ -71,10 +86,14 @@ class ConflictsPanel(QWidget):
             if self.regions
             else "No conflicts in this sample."
         )
-        self.winners.refresh()
+        if self._pending_step:
+            offset, self._pending_step = self._pending_step, 0
+            self.step(offset)
 
     def step(self, offset: int) -> None:
-        if self.regions:
+        if self.computing:  # the regions are being found: step once they are
+            self._pending_step += offset
+        elif self.regions:
             self.go_to((self.current + offset) % len(self.regions))
 
     def go_to(self, row: int) -> None:

@@ -166,3 +166,34 @@ def sample_layer_data(
 def segviewer_meta(layer) -> dict | None:
     """The segviewer record of a layer, or None for a layer that is not ours."""
     return layer.metadata.get(META_KEY)
+
+
+# What a reused layer takes from its new layer data (the rest, e.g. opacity, stays the user's)
+REUSED = {
+    "image": ("name", "scale", "metadata"),
+    "background": ("scale", "metadata"),
+    "class": ("name", "colormap", "features", "scale", "metadata"),
+    "conflicts": ("colormap", "features", "scale", "metadata"),
+}
+
+
+def reuse_layers(layers: list, data: list[tuple[Any, dict, str]]) -> bool:
+    """Show new layer ``data`` in the existing ``layers`` if they match one to one (same
+    roles and classes, both RGB or not; a 2D and a 3D sample do); False (nothing changed)
+    if they do not."""
+    roles = [segviewer_meta(layer)["role"] for layer in layers]
+    wanted = [options["metadata"][META_KEY]["role"] for _, options, _ in data]
+    if roles != wanted or not layers or layers[0].rgb != data[0][1]["rgb"]:
+        return False
+    for layer, (array, options, _) in zip(layers, data, strict=True):
+        role = segviewer_meta(layer)["role"]
+        layer.data = array  # first: the scale below has the new number of dimensions
+        for name in REUSED[role]:
+            value = options[name]
+            if name == "scale" and value is None:
+                value = (1.0,) * layer.ndim
+            setattr(layer, name, value)
+        if role == "image":
+            layer.reset_contrast_limits_range()
+            layer.reset_contrast_limits()
+    return True

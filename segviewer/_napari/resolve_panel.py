@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer._napari import shortcuts
+from segviewer._napari.background_work import run_in_thread
 from segviewer._napari.session import ViewerSession
 from segviewer.core.editing.rules import RULES, plan, priority_order, winner_name
 
@@ -111,7 +112,7 @@ class ResolvePanel(QWidget):
         if self.rule in ("table", "learned") and precedence is None:
             self.preview.setText("Set winners or learn from your fixes first (Conflicts tab).")
             return
-        resolution = plan(
+        arguments = (
             sample.masks,
             self.rule,
             priority_order(sample.class_names, self.priority),
@@ -120,11 +121,20 @@ class ResolvePanel(QWidget):
             self.per_region_box.isChecked(),
             sample.class_names,
         )
+        self.preview.setText("Working out what the rule would do…")
+        run_in_thread(
+            self,
+            lambda: plan(*arguments),
+            lambda resolution: self._show_preview(resolution, sample.class_names),
+            sample.masks[0].size,
+        )
+
+    def _show_preview(self, resolution, names: list[str]) -> None:
         if resolution.n_conflicts == 0:
             self.preview.setText("This sample has no conflicts.")
             return
         gains = ", ".join(
-            f"{winner_name(c, sample.class_names)} +{n:,}"
+            f"{winner_name(c, names)} +{n:,}"
             for c, n in sorted(resolution.gains.items(), key=lambda kv: -kv[1])
         )
         self.preview.setText(f"This sample: {resolution.n_conflicts:,} conflict px → {gains}")

@@ -22,6 +22,7 @@ from segviewer._napari.edits import EditController
 from segviewer._napari.layers import (
     dataset_of,
     forget,
+    reuse_layers,
     sample_layer_data,
     segviewer_meta,
     update_conflicts_layer,
@@ -55,9 +56,6 @@ class ViewerSession:
         # where dataset jobs run: a local Dask cluster (small jobs in napari) or an address
         self.engine_spec = EngineSpec()
         self.edits = EditController(self)
-        # Layers of edited samples are kept and re-shown, so napari's undo history survives
-        # switching samples.
-        self._kept_layers: dict[tuple[Dataset, int], list[Layer]] = {}
         self._connected: weakref.WeakSet[Layer] = weakref.WeakSet()
         # the shown sample's conflict combinations, in the order they get colours
         self.combinations = CombinationOrder()
@@ -129,43 +127,26 @@ class ViewerSession:
         return self.show(dataset, index)
 
     def show(self, dataset: Dataset, index: int) -> bool:
-        """Show ``dataset[index]`` in the workspace and replace the shown layers with its own."""
+        """Show ``dataset[index]`` in the workspace, in the shown layers (their data swapped
+        when the sample has the same classes and dimensions: napari's add and remove of a
+        layer cost ~0.2 s each) or in new ones."""
         self.edits.flush()  # strokes still queued belong to the sample shown now
         old_shape = self.sample.spatial_shape if self.sample is not None else None
         try:
             self.workspace.show(index, dataset)
             self.combinations = CombinationOrder(self.derived.conflicts)
-            layers = self._kept_layers.get((dataset, index))
-            if layers:
-                conflicts = layers[-1]
-                update_conflicts_layer(conflicts, self.combinations, self.sample.class_names)
-            else:
-                layers = [
-                    Layer.create(*data)
-                    for data in sample_layer_data(
-                        dataset,
-                        index,
-                        self.sample,
-                        self.derived,
-                        self.combinations,
-                        self.display_modes,
-                    )
-                ]
+            data = sample_layer_data(
+                dataset, index, self.sample, self.derived, self.combinations, self.display_modes
+            )
         except SegviewerError as error:
             show_error(str(error))
             return False
-        kept = {layer.name: (layer.visible, layer.opacity) for layer in self.shown_layers()}
         region_marker.clear(self.viewer)
+        shown = self.shown_layers()
         self._switching = True
         try:
-            for layer in self.shown_layers():
-                self.viewer.layers.remove(layer)
-            for layer in layers:
-                role = segviewer_meta(layer)["role"]
-                if role == "class" and layer.name in kept:
-                    layer.visible, layer.opacity = kept[layer.name]
-                self.viewer.add_layer(layer)
-                self._connect(layer)
+            if not reuse_layers(shown, data):
+                self._replace_layers(shown, data)
         finally:
             self._switching = False
         self._draw_for_view()
@@ -177,6 +158,16 @@ class ViewerSession:
             show_warning(warning)
         self.sample_changed.emit()
         return True
+
+    def _replace_layers(self, shown: list[Layer], data: list) -> None:
+        kept = {layer.name: (layer.visible, layer.opacity) for layer in shown}
+        for layer in shown:
+            self.viewer.layers.remove(layer)
+        for layer in (Layer.create(*item) for item in data):
+            if segviewer_meta(layer)["role"] == "class" and layer.name in kept:
+                layer.visible, layer.opacity = kept[layer.name]
+            self.viewer.add_layer(layer)
+            self._connect(layer)
 
     def _name_axes(self) -> None:
         """Name the slider axes: anatomical directions for NIfTI, else z, y, x."""
@@ -271,10 +262,8 @@ class ViewerSession:
 
     # -- workspace events -------------------------------------------------------------------
     def _on_edited(self, scope: EditScope) -> None:
-        """Keep the layers of edited samples (with napari's history) and redraw."""
+        """Redraw what an edit changed (undo lives in the Workspace, not in the layers)."""
         shown = [layer for layer in self.shown_layers() if _sample_key(layer) in scope.samples]
-        if shown:
-            self._kept_layers[_sample_key(shown[0])] = shown
         only_shown = shown and len(scope.samples) == 1
         if shown:
             region, conflicts = scope.region if only_shown else None, self.derived.conflicts
@@ -310,8 +299,6 @@ class ViewerSession:
         view_3d.apply(layers, self.viewer.dims.ndisplay, self.display_modes)
 
     def _on_closed(self, dataset: Dataset) -> None:
-        for key in [k for k in self._kept_layers if k[0] is dataset]:
-            del self._kept_layers[key]
         forget(dataset)
 
     def refresh_layers(self, region: Region | None = None) -> None:
