@@ -28,7 +28,7 @@ def main() -> int:
     _, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
     sample = make_sample(np.random.default_rng(8), (2048, 2048), "big")
     widget.session.add_dataset(Dataset.from_samples("big", [sample]))
-    widget.tabs.setCurrentWidget(widget.model)  # starts importing torch and MONAI
+    widget.show_panel(widget.model)  # starts importing torch and MONAI
     run_until(lambda: widget.model.libraries_loaded)
     shown: list[float] = []  # when the result reached the panel
     add = widget.model.predictions.add

@@ -43,9 +43,11 @@ def main() -> int:
     timer.start()
     run_until(lambda: len(ticks) >= 5)
     loading = time.perf_counter()
-    widget.tabs.setCurrentWidget(tab)  # starts importing torch and MONAI in a worker
+    widget.show_panel(tab)  # starts importing torch and MONAI in a worker
     tab.form.steps.setValue(60)
-    tab.form.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
+    tab.form.conflicts_combo.setCurrentIndex(
+        tab.form.conflicts_combo.findData("ignore")
+    )  # ignore conflict pixels
     run_until(lambda: widget.model.libraries_loaded)
     loaded = time.perf_counter()
     gaps = np.diff(ticks) * 1e3

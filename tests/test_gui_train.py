@@ -68,6 +68,8 @@ def test_default_split_trains_on_2d_samples_and_validates_on_the_volume(opened_t
 
 def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot, tmp_path):
     viewer, widget, tab = train_tab
+    assert tab.form.conflicts_combo.currentData() == "ignore"  # the first run just works
+    tab.form.conflicts_combo.setCurrentIndex(tab.form.conflicts_combo.findData("refuse"))
     with notification_manager:
         assert tab.train()  # the sample data has conflicts: refused, naming the sample
         wait(qtbot, tab)
@@ -81,7 +83,9 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
     np.testing.assert_array_equal(snapshot.masks, widget.session.sample.masks)
     assert not np.shares_memory(snapshot.masks, widget.session.sample.masks)
 
-    tab.form.conflicts_combo.setCurrentIndex(1)  # ignore conflict pixels
+    tab.form.conflicts_combo.setCurrentIndex(
+        tab.form.conflicts_combo.findData("ignore")
+    )  # ignore conflict pixels
     tab.form.weights_combo.setCurrentText("inverse_frequency")
     assert tab.train()
     wait(qtbot, tab)
@@ -121,7 +125,7 @@ def test_fine_tune_the_edited_labels_then_predict_save_and_load(train_tab, qtbot
 
 def test_cancel_keeps_the_best_weights_so_far(train_tab, qtbot):
     _viewer, widget, tab = train_tab
-    tab.form.conflicts_combo.setCurrentIndex(1)
+    tab.form.conflicts_combo.setCurrentIndex(tab.form.conflicts_combo.findData("ignore"))
     tab.form.steps.setValue(10_000)
     assert tab.train()
     qtbot.waitUntil(lambda: len(tab._losses[0]) >= 2, timeout=60000)
@@ -134,7 +138,7 @@ def test_cancel_keeps_the_best_weights_so_far(train_tab, qtbot):
 
 def test_compare_losses_shows_a_row_per_setting(train_tab, qtbot):
     _viewer, _widget, tab = train_tab
-    tab.form.conflicts_combo.setCurrentIndex(1)
+    tab.form.conflicts_combo.setCurrentIndex(tab.form.conflicts_combo.findData("ignore"))
     for row in range(tab.comparing.run_list.count()):
         tab.comparing.run_list.item(row).setCheckState(Qt.Unchecked)
     tab.comparing.run_list.item(0).setCheckState(Qt.Checked)  # dice, uniform

@@ -237,3 +237,15 @@ def test_in_3d_classes_are_surfaces_the_background_hides_and_2d_comes_back(panel
     viewer.dims.ndisplay = 3
     widget.session.step(-1)  # another sample shown in 3D gets the same treatment
     assert not viewer.layers["background"].visible
+
+
+def test_the_validation_chart_zooms_on_the_scores_and_runs_are_not_hues():
+    from segviewer._napari.train_chart import RUN_SHADES, dice_range
+    from segviewer.core.colors import CLASS_COLORS
+
+    assert dice_range([0.88, 0.91, None]) == (0.85, 0.95)  # 0.88 vs 0.91 visibly apart
+    assert dice_range([]) == (0.0, 1.0)
+    assert dice_range([1.0]) == (0.95, 1.0) and dice_range([0.0]) == (0.0, 0.05)
+    for shade in RUN_SHADES:  # greys: a run never looks like a class
+        red, green, blue = (int(shade[i : i + 2], 16) for i in (1, 3, 5))
+        assert red == green == blue and shade not in CLASS_COLORS

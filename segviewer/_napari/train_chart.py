@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QHBoxLayout, QWidget
 
 from segviewer._napari.chart_style import (
@@ -59,7 +60,9 @@ class TrainingChart(QWidget):
 
         for run, label in enumerate(labels):
             if run == len(self._loss_curves) and losses[run]:
-                pen = pyqtgraph.mkPen(RUN_COLORS[run % len(RUN_COLORS)], width=1)
+                look = run % len(RUN_SHADES)
+                style = getattr(Qt.PenStyle, RUN_DASHES[look % len(RUN_DASHES)])
+                pen = pyqtgraph.mkPen(RUN_SHADES[look], width=1, style=style)
                 name = label if len(labels) > 1 else None
                 self._loss_curves.append(self.loss_plot.plot(pen=pen, name=name))
             if run < len(self._loss_curves):
@@ -79,6 +82,7 @@ class TrainingChart(QWidget):
                 )
             dice = np.array([np.nan if d[c] is None else d[c] for _, d in points], dtype=float)
             self._dice_curves[name].setData(steps, dice, connect="finite")
+        self.dice_plot.setYRange(*dice_range([d for _, row in points for d in row]))
 
     def clear(self) -> None:
         """Remove every curve (a new training starts)."""
@@ -88,7 +92,10 @@ class TrainingChart(QWidget):
         self._loss_curves, self._dice_curves = [], {}
 
 
-RUN_COLORS = ("#4c9be8", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2")
+# Runs are told apart by shade and pattern, never by hue: hues mean classes in this plugin.
+RUN_SHADES = ("#f2f2f2", "#a6a6a6", "#d4d4d4", "#7a7a7a", "#c0c0c0", "#5e5e5e", "#e3e3e3")
+RUN_HATCHES = ("", "///", "...", "xxx", "\\\\\\", "+++", "ooo")
+RUN_DASHES = ("SolidLine", "DashLine", "DotLine", "DashDotLine", "DashDotDotLine")
 
 
 def draw_comparison(figure, labels: list[str], dice: list[list], classes: list[str]) -> None:
@@ -99,7 +106,11 @@ def draw_comparison(figure, labels: list[str], dice: list[list], classes: list[s
     positions = np.arange(len(classes))
     for r, (label, row) in enumerate(zip(labels, dice, strict=True)):
         values = [np.nan if d is None else d for d in row]
-        axes.bar(positions + (r - (len(labels) - 1) / 2) * width, values, width, label=label)
+        look = r % len(RUN_SHADES)
+        axes.bar(
+            positions + (r - (len(labels) - 1) / 2) * width, values, width, label=label,
+            color=RUN_SHADES[look], hatch=RUN_HATCHES[look], edgecolor=BACKDROP,
+        )  # fmt: skip
     axes.set_xticks(positions, classes)
     known = [d for row in dice for d in row if d is not None]
     axes.set_ylim(max(0.0, np.floor((min(known, default=0.0) - 0.03) * 20) / 20), 1.0)
@@ -110,6 +121,16 @@ def draw_comparison(figure, labels: list[str], dice: list[list], classes: list[s
         loc="upper center", bbox_to_anchor=(0.5, -0.1),
     )  # fmt: skip
     style_axes(axes, "validation Dice per class, by loss")
+
+
+def dice_range(values: list) -> tuple[float, float]:
+    """A y range that shows the differences between Dice scores (0.88 against 0.91), in
+    steps of 0.05, never beyond 0-1."""
+    known = [v for v in values if v is not None and np.isfinite(v)]
+    if not known:
+        return 0.0, 1.0
+    low = max(0.0, np.floor((min(known) - 0.02) * 20) / 20)
+    return low, min(1.0, max(low + 0.05, np.ceil((max(known) + 0.02) * 20) / 20))
 
 
 class CompareChart(ChartCanvas):

@@ -96,9 +96,13 @@ class TrainSettingsForm(QWidget):
         )
         self.sampler_combo.addItems(SAMPLERS)
         form.addRow("Sampler:", self.sampler_combo)
-        self.conflicts_combo = QComboBox()
-        self.conflicts_combo.addItem("refuse: resolve them first", "refuse")
+        self.conflicts_combo = QComboBox(
+            toolTip="Pixels in two or more classes have no single right answer: leave them "
+            "out of the loss (the default, as nnU-Net's ignore label), or refuse to train "
+            "until they are resolved"
+        )
         self.conflicts_combo.addItem("ignore: leave them out of the loss", "ignore")
+        self.conflicts_combo.addItem("refuse: resolve them first", "refuse")
         form.addRow("Conflict pixels:", self.conflicts_combo)
         self.device_combo = QComboBox()
         self.device_combo.addItems(["cpu", "cuda"])
