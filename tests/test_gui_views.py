@@ -249,3 +249,12 @@ def test_the_validation_chart_zooms_on_the_scores_and_runs_are_not_hues():
     for shade in RUN_SHADES:  # greys: a run never looks like a class
         red, green, blue = (int(shade[i : i + 2], 16) for i in (1, 3, 5))
         assert red == green == blue and shade not in CLASS_COLORS
+
+
+def test_reopening_through_napari_keeps_the_layer_names(panel, tmp_path):  # noqa: F811
+    viewer, widget = panel
+    widget.open_paths([str(write_npz(tmp_path / "a.npz", many_class_sample()))])
+    viewer.open(str(tmp_path / "a.npz"), plugin="segviewer")  # the same file, napari's way
+    names = [layer.name for layer in viewer.layers]
+    assert "a" in names and not any(name.endswith("]") for name in names), names
+    assert len(widget.session.datasets) == 2

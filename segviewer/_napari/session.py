@@ -7,6 +7,7 @@ are the sample's own mask arrays held by the Workspace. Painting goes through th
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Sequence
 
@@ -233,6 +234,7 @@ class ViewerSession:
             self.workspace.show(index, dataset)
         self._rebind(layer, meta)
         self._connect(layer)
+        _drop_duplicate_suffix(self.viewer, layer)
         view_3d.apply([(layer, meta["role"])], self.viewer.dims.ndisplay, self.display_modes)
         if meta["role"] == "conflicts":  # a sample's last layer; napari selects it after us
             self.combinations = CombinationOrder(self.derived.conflicts)
@@ -307,6 +309,14 @@ class ViewerSession:
         for layer in self._layers_with_role("background", "class", "conflicts"):
             if region is None or not refresh_region(layer, region):
                 layer.refresh()
+
+
+def _drop_duplicate_suffix(viewer, layer: Layer) -> None:
+    """napari names a layer "sample_000 [1]" when one of that name exists; once the old
+    sample's layers are gone, give the name back."""
+    name = re.sub(r" \[\d+\]$", "", layer.name)
+    if name != layer.name and name not in [other.name for other in viewer.layers]:
+        layer.name = name
 
 
 def _sample_key(layer: Layer) -> tuple[Dataset | None, int]:
