@@ -7,7 +7,7 @@ default split and its validations. The CLI's time is opening the model and the s
 plus its ``finetune`` call (process start and imports left out); the panel's is from the
 click on Fine-tune to the end, which does the same (torch already imported, as for a user
 who filled in the form). The load is one ``while True: pass``
-process per core. Run under a display:
+process per core (``BURNERS=N`` for another number). Run under a display:
 ``xvfb-run -a .venv/bin/python benchmarks/bench_gui_train_load.py``. Exits 1 on a miss.
 """
 
@@ -24,6 +24,7 @@ import napari
 from bench_gui_actions import run_until
 
 STEPS = 20
+BURNERS = int(os.environ.get("BURNERS", os.cpu_count() or 1))  # CPU-burning processes
 QUIET_TARGET, LOADED_TARGET = 1.2, 1.5
 CLI_TIMED = """
 import sys, time
@@ -81,7 +82,7 @@ def main() -> int:
     run_until(lambda: widget.model.libraries_loaded)
     figures = {}
     for load in ("quiet", "loaded"):
-        burners = burn(os.cpu_count() or 1) if load == "loaded" else []
+        burners = burn(BURNERS) if load == "loaded" else []
         try:
             cli = cli_seconds(folder, folder.parent / "cli.safetensors")
             panel = panel_seconds(tab)

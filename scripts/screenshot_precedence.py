@@ -41,7 +41,7 @@ def main() -> None:
     left[:, :80] = True
     for c, name in enumerate(workspace.sample.class_names):
         workspace.paint(name, left & (truth == c + 1))
-    widget.tabs.setCurrentWidget(widget.conflicts)
+    widget.show_panel(widget.conflicts)
     widget.conflicts.winners.learn_button.click()
     settle()
     viewer.reset_view()

@@ -45,7 +45,7 @@ def main() -> None:
         settle()
     viewer.dims.set_current_step(0, 24)
     training = widget.training
-    widget.tabs.setCurrentWidget(training)
+    widget.show_panel(training)
     training.form.dims_combo.setCurrentText("3D")
     training.form.patch.setValue(32)
     training.form.steps.setValue(20)
@@ -60,7 +60,7 @@ def main() -> None:
     settle()
     viewer.screenshot(path=str(RESOURCES / "train-tab-3d.png"), canvas_only=False, flash=False)
 
-    widget.tabs.setCurrentWidget(widget.saving)
+    widget.show_panel(widget.saving)
     settle()
     scroll_to(widget, widget.saving, scroll)
     viewer.screenshot(path=str(RESOURCES / "export-section.png"), canvas_only=False, flash=False)

@@ -106,6 +106,11 @@ def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
         timeout=3000,
     )
 
+    viewer.open_sample("segviewer", "many_classes")  # another dataset, not predicted
+    shown = widget.session.sample
+    assert not any(layer.visible for layer in tab.predictions.view_layers())
+    assert_home_fits(viewer, shown.image.shape[-2:])  # the parked view layers do not count
+
 
 def test_whole_dataset_worst_first_and_click_to_open(model_tab, qtbot):
     viewer, widget, tab = model_tab

@@ -276,11 +276,13 @@ class ModelPanel(QWidget):
         fill_sample_scores(self.sample_table, self.confusion_table, classes, shown)
         indices = predictions.predicted_indices(dataset)
         per_sample = [predictions.scores(dataset, i) for i in indices]
-        total = mean_scores(per_sample)
-        self.dataset_label.setText(
-            f"{len(indices)} of {len(dataset)} samples predicted; mean Dice: "
-            + score_line(classes, total.dice)
-        )
+        if per_sample:
+            self.dataset_label.setText(
+                f"{len(indices)} of {len(dataset)} samples predicted; mean Dice: "
+                + score_line(classes, mean_scores(per_sample).dice)
+            )
+        else:  # another dataset than the one the model ran on
+            self.dataset_label.setText("No sample of this dataset is predicted yet.")
         fill_dataset_scores(self.dataset_table, dataset, classes, indices, per_sample)
 
     def sort_worst_first(self) -> None:

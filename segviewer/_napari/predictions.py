@@ -265,6 +265,39 @@ class Predictions:
         footprint = (1,) * (errors.ndim - 2) + (size, size)
         return ndimage.maximum_filter(errors, size=footprint)
 
+    def _titles_with(self, ndim: int) -> Points:
+        """The titles layer, with ``ndim`` dimensions (napari's Points keep theirs: a new
+        layer replaces it when a 2D sample follows a 3D one, or the reverse)."""
+        layer, viewer = self._layers["view titles"], self.session.viewer
+        if layer.ndim != ndim:
+            replacement = _titles_layer(ndim)
+            replacement.metadata[META_KEY] = dict(layer.metadata[META_KEY])
+            position = viewer.layers.index(layer)
+            viewer.layers.remove(layer)
+            viewer.layers.insert(position, replacement)
+            self._layers["view titles"] = layer = replacement
+        return layer
+
+    def _park_layers(self) -> None:
+        """Hide the view layers over the shown sample, at the origin: layers of another
+        sample's size, or translated, would still count in napari's Home framing."""
+        sample = self.session.sample
+        # untouched zeros: the OS maps them to its one zero page, so they cost no memory
+        # (napari breaks on a read-only np.broadcast_to array: its extent never updates)
+        empty = None if sample is None else np.zeros(sample.spatial_shape, np.uint8)
+        for name, layer in self._layers.items():
+            if sample is None:
+                _update(layer, visible=False)
+            elif name == "image (prediction)":
+                origin = np.zeros(len(sample.spatial_shape))
+                _update(layer, visible=False, data=sample.image, translate=origin)
+            elif name == "view titles":
+                centre = np.asarray(sample.spatial_shape, float) / 2
+                layer = self._titles_with(len(centre))
+                _update(layer, visible=False, data=np.tile(centre, (len(TITLES), 1)))
+            else:
+                _update(layer, visible=False, data=empty, translate=np.zeros(empty.ndim))
+
     def _layer_steps(self) -> list:
         """The updates that show the current prediction, as separate small steps."""
         if len(self.view_layers()) < len(VIEW_LAYERS):
@@ -272,7 +305,7 @@ class Predictions:
         layers, viewer = self._layers, self.session.viewer
         labels, sample = self.shown_labels(), self.session.sample
         if labels is None or sample is None:
-            return [lambda layer=layer: _update(layer, visible=False) for layer in layers.values()]
+            return [self._park_layers]
         first_time = not any(layer.visible for layer in layers.values())
         scale = tuple(sample.scale or (1.0,) * labels.ndim)
         side_by_side = self.mode == "side by side"
@@ -337,14 +370,7 @@ class Predictions:
             if side_by_side:
                 points[:, -2] = -TITLE_LIFT * labels.shape[-2] * scale[-2]
                 points[:, -1] += [0, shift[-1]]
-            layer = layers["view titles"]
-            if layer.ndim != points.shape[1]:  # napari's Points keep their dimensions
-                replacement = _titles_layer(points.shape[1])
-                replacement.metadata[META_KEY] = dict(layer.metadata[META_KEY])
-                position = viewer.layers.index(layer)
-                viewer.layers.remove(layer)
-                viewer.layers.insert(position, replacement)
-                layers["view titles"] = layer = replacement
+            layer = self._titles_with(points.shape[1])
             _update(layer, data=points, visible=side_by_side)
 
         def finish() -> None:
@@ -385,3 +411,5 @@ def _update(layer: Layer, **values) -> None:
         )
         if not same:
             setattr(layer, name, value)
+            if name == "data" and not layer.visible and hasattr(layer, "_clear_extent"):
+                layer._clear_extent()  # napari (0.9) leaves a hidden layer's extent stale

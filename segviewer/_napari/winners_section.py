@@ -109,7 +109,9 @@ class WinnersSection(QWidget):
     def _winner_combo(self, combination: frozenset[str], names: list[str]) -> QComboBox:
         """Choices: the order's pick (named), each class of the combination, ignore, background."""
         precedence = self._precedence()
-        ranked = [n for n in (*precedence.order, *(self.priority() or names)) if n in names]
+        # the learned order, the Resolve tab's priority, then the classes' own order (the
+        # priority may still list another dataset's classes)
+        ranked = [n for n in (*precedence.order, *self.priority(), *names) if n in names]
         by_order = f"{BY_ORDER}: {next(n for n in ranked if n in combination)}"
         combo = QComboBox()
         combo.addItems([by_order, *(c for c in names if c in combination), IGNORE, BACKGROUND])
