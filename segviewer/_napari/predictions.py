@@ -272,9 +272,11 @@ class Predictions:
         if layer.ndim != ndim:
             replacement = _titles_layer(ndim)
             replacement.metadata[META_KEY] = dict(layer.metadata[META_KEY])
-            position = viewer.layers.index(layer)
+            position, active = viewer.layers.index(layer), viewer.layers.selection.active
             viewer.layers.remove(layer)
             viewer.layers.insert(position, replacement)
+            if active is not None and active in viewer.layers:
+                viewer.layers.selection.active = active  # painting stays where it was
             self._layers["view titles"] = layer = replacement
         return layer
 
