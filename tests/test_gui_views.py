@@ -235,7 +235,10 @@ def test_in_3d_classes_are_surfaces_the_background_hides_and_2d_comes_back(panel
     assert layers["background"].visible and layers["background"].contour > 0  # outline again
     assert image.blending == "translucent" and image.opacity == 1.0
     viewer.dims.ndisplay = 3
-    widget.session.step(-1)  # another sample shown in 3D gets the same treatment
+    widget.session.step(-1)  # a 2D sample next: back to 2D, drawn as in 2D
+    assert viewer.dims.ndisplay == 2 and viewer.layers["background"].visible
+    widget.session.step(1)  # the volume again, then 3D: the same treatment
+    viewer.dims.ndisplay = 3
     assert not viewer.layers["background"].visible
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import numpy as np
 from napari.utils.colormaps import DirectLabelColormap
 
 from segviewer._napari import display_modes
@@ -177,6 +178,18 @@ REUSED = {
 }
 
 
+def _same(name: str, current, value) -> bool:
+    if name == "colormap":
+        return current.color_dict.keys() == value.color_dict.keys() and all(
+            np.allclose(current.color_dict[k], value.color_dict[k]) for k in value.color_dict
+        )
+    if name == "features":
+        return {k: list(v) for k, v in current.items()} == value
+    if name == "scale":
+        return np.allclose(current, value)
+    return current == value
+
+
 def reuse_layers(layers: list, data: list[tuple[Any, dict, str]]) -> bool:
     """Show new layer ``data`` in the existing ``layers`` if they match one to one (same
     roles and classes, both RGB or not; a 2D and a 3D sample do); False (nothing changed)
@@ -188,11 +201,12 @@ def reuse_layers(layers: list, data: list[tuple[Any, dict, str]]) -> bool:
     for layer, (array, options, _) in zip(layers, data, strict=True):
         role = segviewer_meta(layer)["role"]
         layer.data = array  # first: the scale below has the new number of dimensions
-        for name in REUSED[role]:
+        for name in REUSED[role]:  # only what changed: each change costs napari events
             value = options[name]
             if name == "scale" and value is None:
                 value = (1.0,) * layer.ndim
-            setattr(layer, name, value)
+            if not _same(name, getattr(layer, name), value):
+                setattr(layer, name, value)
         if role == "image":
             layer.reset_contrast_limits_range()
             layer.reset_contrast_limits()

@@ -201,7 +201,7 @@ class Predictions:
                 colormap=_colormap(ERROR_COLORS),
                 features=named_values(errors, "error"),
             ),
-            "view titles": _titles_layer(sample.image.ndim - sample.rgb),
+            "view titles": _titles_layer(),
         }
         for name, layer in self._layers.items():
             layer.metadata[META_KEY] = {"role": VIEW_LAYERS[name]}
@@ -265,21 +265,6 @@ class Predictions:
         footprint = (1,) * (errors.ndim - 2) + (size, size)
         return ndimage.maximum_filter(errors, size=footprint)
 
-    def _titles_with(self, ndim: int) -> Points:
-        """The titles layer, with ``ndim`` dimensions (napari's Points keep theirs: a new
-        layer replaces it when a 2D sample follows a 3D one, or the reverse)."""
-        layer, viewer = self._layers["view titles"], self.session.viewer
-        if layer.ndim != ndim:
-            replacement = _titles_layer(ndim)
-            replacement.metadata[META_KEY] = dict(layer.metadata[META_KEY])
-            position, active = viewer.layers.index(layer), viewer.layers.selection.active
-            viewer.layers.remove(layer)
-            viewer.layers.insert(position, replacement)
-            if active is not None and active in viewer.layers:
-                viewer.layers.selection.active = active  # painting stays where it was
-            self._layers["view titles"] = layer = replacement
-        return layer
-
     def _park_layers(self) -> None:
         """Hide the view layers over the shown sample, at the origin: layers of another
         sample's size, or translated, would still count in napari's Home framing."""
@@ -294,8 +279,7 @@ class Predictions:
                 origin = np.zeros(len(sample.spatial_shape))
                 _update(layer, visible=False, data=sample.image, translate=origin)
             elif name == "view titles":
-                centre = np.asarray(sample.spatial_shape, float) / 2
-                layer = self._titles_with(len(centre))
+                centre = np.asarray(sample.spatial_shape[-2:], float) / 2
                 _update(layer, visible=False, data=np.tile(centre, (len(TITLES), 1)))
             else:
                 _update(layer, visible=False, data=empty, translate=np.zeros(empty.ndim))
@@ -367,13 +351,12 @@ class Predictions:
                 visible=self.mode != "overlay",
             )
 
-        def titles() -> None:
-            points = np.tile(np.asarray(labels.shape, float) / 2 * scale, (len(TITLES), 1))
+        def titles() -> None:  # 2D points: napari shows them on every slice of a volume
+            points = np.tile(np.asarray(labels.shape[-2:], float) / 2 * scale[-2:], (2, 1))
             if side_by_side:
-                points[:, -2] = -TITLE_LIFT * labels.shape[-2] * scale[-2]
-                points[:, -1] += [0, shift[-1]]
-            layer = self._titles_with(points.shape[1])
-            _update(layer, data=points, visible=side_by_side)
+                points[:, 0] = -TITLE_LIFT * labels.shape[-2] * scale[-2]
+                points[:, 1] += [0, shift[-1]]
+            _update(layers["view titles"], data=points, visible=side_by_side)
 
         def finish() -> None:
             if first_time:
@@ -384,10 +367,11 @@ class Predictions:
         return [on_top, image_view, background_view, prediction, errors, titles, finish]
 
 
-def _titles_layer(ndim: int) -> Points:
-    """A text layer naming each side-by-side view (its points are not drawn)."""
+def _titles_layer() -> Points:
+    """A text layer naming each side-by-side view (its points are not drawn). It is 2D
+    for every sample: napari shows a 2D layer on every slice of a volume."""
     return Points(
-        np.zeros((len(TITLES), ndim)),
+        np.zeros((len(TITLES), 2)),
         name="view titles",
         size=0,
         visible=False,

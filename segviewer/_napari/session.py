@@ -143,6 +143,8 @@ class ViewerSession:
             show_error(str(error))
             return False
         region_marker.clear(self.viewer)
+        if len(self.sample.spatial_shape) < self.viewer.dims.ndisplay:
+            self.viewer.dims.ndisplay = 2  # a 2D sample after a volume shown in 3D
         shown = self.shown_layers()
         self._switching = True
         try:
