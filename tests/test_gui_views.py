@@ -231,6 +231,10 @@ def test_in_3d_classes_are_surfaces_the_background_hides_and_2d_comes_back(panel
         assert layers[name].visible and layers[name].rendering == "iso_categorical"
         assert layers[name].contour == 0
     assert image.blending == "additive" and image.opacity < 0.5  # adds to, never hides
+    from segviewer._napari.view_3d import CAMERA_ANGLES
+
+    angles = getattr(viewer, "scene", viewer).camera.angles  # at an angle, in the same event
+    np.testing.assert_allclose(angles, CAMERA_ANGLES)
     viewer.dims.ndisplay = 2
     assert layers["background"].visible and layers["background"].contour > 0  # outline again
     assert image.blending == "translucent" and image.opacity == 1.0

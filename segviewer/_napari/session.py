@@ -290,7 +290,7 @@ class ViewerSession:
     def _on_ndisplay(self, _event=None) -> None:
         self._draw_for_view()
         if self.viewer.dims.ndisplay == 3:
-            QTimer.singleShot(0, self._look_at_volume)  # once napari has set up its 3D camera
+            self._look_at_volume()  # in this event: one 3D frame drawn, not two
 
     def _look_at_volume(self) -> None:
         if self.viewer.dims.ndisplay == 3:
