@@ -289,12 +289,8 @@ class ViewerSession:
 
     def _on_ndisplay(self, _event=None) -> None:
         self._draw_for_view()
-        if self.viewer.dims.ndisplay == 3:
-            self._look_at_volume()  # in this event: one 3D frame drawn, not two
-
-    def _look_at_volume(self) -> None:
-        if self.viewer.dims.ndisplay == 3:
-            _camera(self.viewer).angles = view_3d.CAMERA_ANGLES
+        if self.viewer.dims.ndisplay == 3:  # look at the volume at an angle, in this event
+            _camera(self.viewer).angles = view_3d.CAMERA_ANGLES  # (one 3D frame drawn, not two)
             self.viewer.fit_to_view()
 
     def _draw_for_view(self) -> None:
