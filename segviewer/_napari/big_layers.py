@@ -1,6 +1,6 @@
-"""napari layers of a big OME-Zarr sample: the image and every class's mask as multiscale
-layers, plus the implied background and the conflicts, all lazy (Dask) so that napari
-reads only the chunks it draws, at the level it draws them."""
+"""napari layers of a big sample (OME-Zarr or TIFF): the image and every class's mask as
+multiscale layers, plus the implied background and the conflicts, all lazy (Dask) so that
+napari reads only the chunks it draws, at the level it draws them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from segviewer._napari.layers import _colormap, class_colormap
 from segviewer.core.colors import BACKGROUND_COLOR, CONFLICT_COLOR
-from segviewer.core.io.ome_zarr import BigSample
+from segviewer.core.io.ome_zarr import BigSample, as_dask
 
 CONTRAST_PIXELS = 1 << 20  # contrast limits from a level with at most this many pixels
 
@@ -21,7 +21,7 @@ def _claims(sample: BigSample) -> list:
 
     depth = min(len(levels) for levels in sample.mask_levels)
     return [
-        da.stack([da.from_zarr(levels[k]) for levels in sample.mask_levels])
+        da.stack([as_dask(levels[k]) for levels in sample.mask_levels])
         .astype(np.uint8)
         .sum(axis=0, dtype=np.uint8)
         for k in range(depth)
@@ -60,7 +60,7 @@ def big_layer_data(sample: BigSample) -> list[tuple[Any, dict, str]]:
     ):
         layers.append(
             (
-                [da.from_zarr(m) for m in levels],
+                [as_dask(m) for m in levels],
                 {**common, "name": name, "colormap": class_colormap(index), "opacity": 0.5},
                 "labels",
             )

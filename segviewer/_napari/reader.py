@@ -10,7 +10,7 @@ from napari.utils.notifications import show_error, show_warning
 from segviewer._napari.big_layers import big_layer_data
 from segviewer._napari.layers import standalone_layer_data
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.ome_zarr import is_ome_zarr, open_big
+from segviewer.core.io.big import is_big, open_big
 from segviewer.core.io.readers import is_supported, open_dataset
 
 NULL_LAYER = [(None,)]  # napari's sentinel for "read, but nothing to show"
@@ -19,7 +19,7 @@ NULL_LAYER = [(None,)]  # napari's sentinel for "read, but nothing to show"
 def napari_get_reader(path: str | Sequence[str]) -> Callable | None:
     """Return a reader for our files and folders, ``None`` for anything else (never raises)."""
     paths = [path] if isinstance(path, str) else list(path)
-    if len(paths) == 1 and is_ome_zarr(Path(paths[0])):
+    if len(paths) == 1 and is_big(Path(paths[0])):
         return read_big
     try:
         ours = bool(paths) and all(is_supported(p) for p in paths)
@@ -29,8 +29,8 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable | None:
 
 
 def read_big(path: str | Sequence[str]) -> list:
-    """An OME-Zarr sample as lazy multiscale layers (read-only: the panel does not take
-    big samples yet)."""
+    """A big sample (OME-Zarr, or a TIFF pair too big for memory) as lazy multiscale layers
+    (read-only: the panel does not take big samples yet)."""
     path = path if isinstance(path, str) else path[0]
     try:
         return big_layer_data(open_big(Path(path)))

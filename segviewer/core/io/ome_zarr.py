@@ -27,17 +27,19 @@ EXPECTED = (
 
 @dataclass
 class BigSample:
-    """An OME-Zarr sample, read lazily: level 0 of the image and of each class's mask."""
+    """A big sample, read lazily: level 0 of the image and of each class's mask. An
+    OME-Zarr store here, or a big TIFF pair (core.io.big_tiff)."""
 
-    path: Path
+    path: Path  # the store, or a TIFF pair's image file
     image: object  # a zarr array (y, x) or (z, y, x)
-    masks: list  # one zarr array per class, uint8 0/1, the image's shape and chunks
+    masks: list  # one lazy array per class (zarr; Dask over a TIFF's pages), 0/1, image's shape
     class_names: list[str]
     levels: list  # the image pyramid, finest first
-    version: str
+    version: str  # the NGFF version, or "tiff"
     mask_levels: list  # per class, its pyramid, finest first (level 0 is in ``masks``)
     channel_axis: int | None = None  # the image's axis of type "channel" (RGB), if any
     label_values: dict | None = None  # one index label image: value → class name
+    files: tuple[Path, ...] = ()  # a TIFF pair's (image, masks); () for a store at ``path``
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -127,19 +129,33 @@ def open_big(path: Path) -> BigSample:
     return BigSample(path, image, masks, names, levels, version, mask_levels, channel_axis, values)
 
 
+def as_dask(array):
+    """A Dask array over a lazy array of a big sample (zarr, or already Dask)."""
+    import dask.array as da
+
+    return array if isinstance(array, da.Array) else da.from_zarr(array)
+
+
 def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
     """``[background, *class pixels, conflicts]`` (as ``core.stats.classes.tally``), counted
-    chunk by chunk in parallel on Dask; a chunk of every mask is in memory at a time."""
+    chunk by chunk in parallel on Dask; a chunk of every mask is in memory at a time. A
+    chunk that cannot be read is refused on one line."""
     import dask
     import dask.array as da
 
-    stack = da.stack([da.from_zarr(m) for m in sample.masks]).astype(bool)
+    stack = da.stack([as_dask(m) for m in sample.masks]).astype(bool)
     claims = stack.sum(axis=0, dtype=np.uint16)
     classes = stack.sum(axis=tuple(range(1, stack.ndim)), dtype=np.int64)
     background = (claims == 0).sum(dtype=np.int64)
     conflicts = (claims > 1).sum(dtype=np.int64)
-    with dask.config.set(scheduler=scheduler):
-        classes, background, conflicts = da.compute(classes, background, conflicts)
+    try:
+        with dask.config.set(scheduler=scheduler):
+            classes, background, conflicts = da.compute(classes, background, conflicts)
+    except Exception as error:  # a truncated or corrupt chunk: any library's error
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        raise SegviewerError(
+            f"{sample.path}: cannot read a chunk of the masks ({reason})"
+        ) from None
     return np.array([background, *classes, conflicts], dtype=np.int64)
 
 
