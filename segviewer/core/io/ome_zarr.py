@@ -151,11 +151,12 @@ def big_tally(sample: BigSample, scheduler: str = "threads") -> np.ndarray:
     try:
         with dask.config.set(scheduler=scheduler):
             classes, background, conflicts = da.compute(classes, background, conflicts)
+    except MemoryError:
+        raise
     except Exception as error:  # a truncated or corrupt chunk: any library's error
         reason = (str(error).strip() or type(error).__name__).splitlines()[0]
-        raise SegviewerError(
-            f"{sample.path}: cannot read a chunk of the masks ({reason})"
-        ) from None
+        where = sample.files[-1] if sample.files else sample.path
+        raise SegviewerError(f"{where}: cannot read a chunk of the masks ({reason})") from None
     return np.array([background, *classes, conflicts], dtype=np.int64)
 
 
