@@ -97,15 +97,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return fail(f"unknown scheme {args.scheme!r}; expected one of: {', '.join(SCHEMES)}")
     if args.snippet is not None and args.snippet.exists():
         return fail(f"{args.snippet}: already exists; choose a new file (nothing is overwritten)")
-    big = _big_stats(args.paths)
-    if big is not None:
-        print(stats_json(big) if args.json else _stats_table(big))
-        return 0
-    dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
-    with tqdm_progress("counting") as progress:
-        stats = dataset_stats(
-            dataset, engine_spec(args), args.class_axis, beta, summary_index(args), progress, warn
-        )
+    stats = _big_stats(args.paths, summary_index(args), beta)
+    if stats is None:
+        dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
+        with tqdm_progress("counting") as progress:
+            stats = dataset_stats(
+                dataset,
+                engine_spec(args),
+                args.class_axis,
+                beta,
+                summary_index(args),
+                progress,
+                warn,
+            )
     if args.snippet is not None:
         source = ", ".join(map(str, args.paths))
         write_text(args.snippet, loss_snippet(stats, args.scheme, source=source))
@@ -113,16 +117,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _big_stats(paths):
-    """Whole-sample statistics of one OME-Zarr sample, counted chunk by chunk; None when
-    ``paths`` is not one OME-Zarr."""
-    from segviewer.core.io.ome_zarr import big_tally, is_ome_zarr, open_big
-    from segviewer.core.stats.classes import ClassStats
+def _big_stats(paths, index, beta):
+    """Whole-sample statistics of one big sample (OME-Zarr, or a TIFF pair too big for
+    memory), counted chunk by chunk once and then read from the summary index; None when
+    ``paths`` is not one big sample."""
+    from segviewer.core.io.big import is_big, open_big
+    from segviewer.core.stats.big import big_stats
 
-    if len(paths) != 1 or not is_ome_zarr(paths[0]):
+    if len(paths) != 1 or not is_big(paths[0]):
         return None
-    sample = open_big(paths[0])
-    return ClassStats(sample.class_names, [Path(paths[0]).name], big_tally(sample)[None])
+    return big_stats(open_big(paths[0]), index, beta)
 
 
 def _stats_table(stats) -> str:

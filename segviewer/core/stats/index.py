@@ -12,6 +12,7 @@ replaced (with a warning), never trusted.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -167,19 +168,34 @@ def keys_of(refs: Sequence[SampleRef], class_axis: str) -> list[str | None]:
 
 
 def _stamp(path) -> tuple[str, int, int] | None:
-    """Path, size and modification time; a folder sample (OME-Zarr) counts every file in
-    it, since rewriting a chunk does not touch the folder's own time."""
+    """Path, size and modification time. A folder sample (OME-Zarr) is stamped by all its
+    files (rewriting a chunk does not touch the folder's own time): their total size and a
+    digest of each file's name, size and time, so a chunk rewritten, removed or put back
+    with an older time makes another stamp."""
     try:
         info = os.stat(path)
         if os.path.isdir(path):
-            files = [os.stat(os.path.join(root, name)) for root, _, names in os.walk(path)
-                     for name in names]  # fmt: skip
-            size = sum(f.st_size for f in files)
-            newest = max([info.st_mtime_ns, *(f.st_mtime_ns for f in files)])
-            return os.path.abspath(path), size, newest
+            return (os.path.abspath(path), *_folder_stamp(path))
     except OSError:
         return None
     return os.path.abspath(path), info.st_size, info.st_mtime_ns
+
+
+def _folder_stamp(folder) -> tuple[int, int]:
+    digest, size = hashlib.blake2b(digest_size=8), 0
+    for root, folders, names in os.walk(folder, onerror=_raise):
+        folders.sort()
+        for name in sorted(names):
+            file = os.path.join(root, name)
+            info = os.stat(file)
+            size += info.st_size
+            relative = os.path.relpath(file, folder)
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return size, int.from_bytes(digest.digest(), "big")
+
+
+def _raise(error: OSError) -> None:
+    raise error  # an unreadable folder: not stamped, so not indexed
 
 
 def _valid(text: str, name: str) -> dict | None:
