@@ -14,14 +14,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from segviewer.core.data.sample import Dataset
+from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_folder
-from segviewer.core.io.training_files import image_channels, samples_of, survey, write_array
+from segviewer.core.io.label_scheme import LabelScheme
+from segviewer.core.io.training_files import (
+    DatasetSurvey,
+    image_channels,
+    samples_of,
+    survey,
+    write_array,
+)
 
 SNIPPET = "train_monai.py"
 
@@ -46,63 +54,124 @@ def export_monai(
     progress: Callable[[str], None] | None = None,
     dims: int | None = None,
 ) -> Path:
-    """Write the new folder ``out`` (complete or not at all); return it. ``class_weights``
-    (background first) and ``sampler_weights`` (one per sample of the dataset) go into the
-    snippet; ``dims`` exports only the 2D or 3D samples."""
+    """Write the new folder ``out`` (complete or not at all) in this process; return it.
+    ``class_weights`` (background first) and ``sampler_weights`` (one per sample of the
+    dataset) go into the snippet; ``dims`` exports only the 2D or 3D samples. core.jobs
+    runs it on Dask."""
+    out = new_export_folder(out)
+    tick = (lambda phase: None) if progress is None else progress
+    found = survey(samples_of(dataset, dims), lambda: tick("survey"))
+    layout = MonaiLayout.of(found)
+    held_out = validation_cases(found.names, validation, seed)  # refuses a bad share first
+    with new_folder(out) as tmp:
+        make_layout(tmp)
+        index_of = {name: i for i, name in enumerate(dataset.names)}
+        cases = []
+        for sample in samples_of(dataset, dims):
+            entry = write_case(sample, tmp, layout)
+            cases.append(Case(index_of[sample.name], sample.name, entry))
+            tick("write")
+        write_description(
+            tmp, dataset.name, found, cases, held_out, class_weights, sampler_weights, scheme
+        )
+    return out
+
+
+def new_export_folder(out: Path) -> Path:
+    """``out``, refused if it exists."""
     out = Path(out)
     if out.exists():
         raise SegviewerError(f"{out}: already exists; choose a new --out folder")
-    tick = (lambda phase: None) if progress is None else progress
-    found = survey(samples_of(dataset, dims), lambda: tick("survey"))
-    ending = found.file_ending
+    return out
+
+
+@dataclass(frozen=True)
+class MonaiLayout:
+    """How every case is written: what a task needs to know of the whole dataset."""
+
+    ending: str
+    scheme: LabelScheme  # plain labels (c + 1 for class c) when no pixel is in two classes
+    per_class: tuple[str, ...] | None  # overlaps: one 0/1 file per class of these names
+    ignore: bool  # some pixels are to be left out: every case gets an ignore file
+
+    @classmethod
+    def of(cls, found: DatasetSurvey) -> MonaiLayout:
+        per_class = tuple(found.class_names) if found.conflicts > 0 else None
+        return cls(found.file_ending, found.scheme(), per_class, found.ignore)
+
+
+def make_layout(folder: Path) -> None:
+    (folder / "imagesTr").mkdir()
+    (folder / "labelsTr").mkdir()
+
+
+def write_case(sample: Sample, folder: Path, layout: MonaiLayout) -> dict:
+    """Write one case's files into ``folder`` (safe from several processes); return its
+    datalist entry ``{"image", "label"[, "ignore"]}``, paths relative to ``folder``."""
+    ending = layout.ending
+    images = []
+    for c, channel in enumerate(image_channels(sample)):
+        images.append(f"imagesTr/{sample.name}_{c:04d}{ending}")
+        write_array(folder / images[-1], channel, sample)
+    if layout.per_class is not None:
+        label = [f"labelsTr/{sample.name}_{n}{ending}" for n in layout.per_class]
+        for path, mask in zip(label, sample.masks, strict=True):
+            write_array(folder / path, mask, sample)
+    else:
+        label = f"labelsTr/{sample.name}{ending}"
+        write_array(folder / label, layout.scheme.encode(sample.masks), sample)
+    entry = {"image": images if len(images) > 1 else images[0], "label": label}
+    if layout.ignore:  # every case gets one (a batch needs the same keys)
+        entry["ignore"] = f"labelsTr/{sample.name}_ignore{ending}"
+        ignore = np.zeros(sample.spatial_shape, bool)
+        if sample.ignore is not None:
+            ignore = sample.ignore > 0
+        write_array(folder / entry["ignore"], ignore, sample)
+    return entry
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case written: the sample's index in the dataset, its name and its datalist entry."""
+
+    index: int
+    name: str
+    entry: dict
+
+
+def write_description(
+    folder: Path,
+    name: str,
+    found: DatasetSurvey,
+    cases: Sequence[Case],
+    held_out: set[str],
+    class_weights: Sequence[float],
+    sampler_weights: Sequence[float],
+    scheme: str,
+) -> None:
+    """dataset.json (the cases in order, as training and validation lists) and the snippet
+    (with the sampler weights of the training cases, from one weight per dataset sample)."""
     one_hot = found.conflicts > 0
-    scheme = found.scheme()  # without conflicts: plain labels, c + 1 for class c
-    held_out = validation_cases(found.names, validation, seed)
     lists: dict[str, list] = {"training": [], "validation": []}
     sampler: list[float] = []
-    with new_folder(out) as tmp:
-        (tmp / "imagesTr").mkdir()
-        (tmp / "labelsTr").mkdir()
-        index_of = {name: i for i, name in enumerate(dataset.names)}
-        for sample in samples_of(dataset, dims):
-            index = index_of[sample.name]
-            images = []
-            for c, channel in enumerate(image_channels(sample)):
-                images.append(f"imagesTr/{sample.name}_{c:04d}{ending}")
-                write_array(tmp / images[-1], channel, sample)
-            if one_hot:
-                label = [f"labelsTr/{sample.name}_{n}{ending}" for n in found.class_names]
-                for path, mask in zip(label, sample.masks, strict=True):
-                    write_array(tmp / path, mask, sample)
-            else:
-                label = f"labelsTr/{sample.name}{ending}"
-                write_array(tmp / label, scheme.encode(sample.masks), sample)
-            entry = {"image": images if len(images) > 1 else images[0], "label": label}
-            if found.ignore:  # every case gets one (a batch needs the same keys)
-                entry["ignore"] = f"labelsTr/{sample.name}_ignore{ending}"
-                ignore = np.zeros(sample.spatial_shape, bool)
-                if sample.ignore is not None:
-                    ignore = sample.ignore > 0
-                write_array(tmp / entry["ignore"], ignore, sample)
-            part = "validation" if sample.name in held_out else "training"
-            lists[part].append(entry)
-            if part == "training":
-                sampler.append(float(sampler_weights[index]))
-            tick("write")
-        first = 0 if one_hot else 1  # per-class files: channel c is class c, no background
-        datalist = {
-            "name": dataset.name,
-            "labels": ({} if one_hot else {"0": "background"})
-            | {str(c + first): n for c, n in enumerate(found.class_names)},
-            "label_format": "one file per class (multi-label)" if one_hot else "index labels",
-            **lists,
-        }
-        (tmp / "dataset.json").write_text(json.dumps(datalist, indent=2), encoding="utf-8")
-        snippet = training_snippet(
-            found.class_names, class_weights, sampler, scheme, one_hot, found.dims
-        )
-        (tmp / SNIPPET).write_text(snippet, encoding="utf-8")
-    return out
+    for case in cases:
+        part = "validation" if case.name in held_out else "training"
+        lists[part].append(case.entry)
+        if part == "training":
+            sampler.append(float(sampler_weights[case.index]))
+    first = 0 if one_hot else 1  # per-class files: channel c is class c, no background
+    datalist = {
+        "name": name,
+        "labels": ({} if one_hot else {"0": "background"})
+        | {str(c + first): n for c, n in enumerate(found.class_names)},
+        "label_format": "one file per class (multi-label)" if one_hot else "index labels",
+        **lists,
+    }
+    (folder / "dataset.json").write_text(json.dumps(datalist, indent=2), encoding="utf-8")
+    snippet = training_snippet(
+        found.class_names, class_weights, sampler, scheme, one_hot, found.dims
+    )
+    (folder / SNIPPET).write_text(snippet, encoding="utf-8")
 
 
 def training_snippet(
