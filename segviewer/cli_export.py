@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from segviewer.cli_output import add_engine_arguments, engine_spec, fail, summary_index, warn
@@ -41,25 +40,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(what: str, total: int | None):
-    """``tick(phase)`` advancing a bar per phase (survey, then write) on stderr."""
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def tick(phase: str) -> None:
-        if phase not in bars:
-            for bar in bars.values():
-                bar.close()
-            label = f"{what}: reading" if phase == "survey" else f"{what}: writing"
-            bars[phase] = tqdm(
-                total=total, desc=label, unit="sample", disable=None, file=sys.stderr
-            )
-        bars[phase].update(1)
-
-    return tick, bars
-
-
 def _open(args, out: Path):
     """The dataset, once ``out`` (the folder the export creates) is known not to touch it."""
     from segviewer.core.io.atomic import refuse_output_in_inputs
@@ -88,8 +68,9 @@ def cmd_export_nnunet(args: argparse.Namespace) -> int:
 
 
 def cmd_export_monai(args: argparse.Namespace) -> int:
-    from segviewer.core.io.monai_export import export_monai
     from segviewer.core.jobs import dataset_stats
+    from segviewer.core.jobs.exports import export_monai_dataset
+    from segviewer.core.progress import tqdm_progress
     from segviewer.core.stats.weights import SCHEMES
 
     if args.scheme not in SCHEMES:
@@ -98,26 +79,26 @@ def cmd_export_monai(args: argparse.Namespace) -> int:
         return fail(f"{args.out}: already exists; choose a new --out folder")
     if not 0 <= args.validation < 1:
         return fail(f"--validation {args.validation}: expected a share from 0 to below 1")
+    if args.workers is not None and args.workers < 1:
+        return fail("--workers must be at least 1")
     dataset = _open(args, args.out)
-    stats = dataset_stats(
-        dataset, engine_spec(args), args.class_axis, None, summary_index(args), None, warn
-    )
-    weights = stats.normalized_weights()[args.scheme]
-    tick, bars = _progress("MONAI export", None if args.dims else len(dataset))
-    try:
-        out = export_monai(
-            dataset,
-            args.out,
-            weights.tolist(),
-            stats.sampler_weights().tolist(),
-            args.scheme,
-            args.validation,
-            args.seed,
-            tick,
-            args.dims,
+    # one engine (one local cluster) for the statistics and both passes of the export
+    with engine_spec(args).open(len(dataset)) as engine:
+        stats = dataset_stats(
+            dataset, engine, args.class_axis, None, summary_index(args), None, warn
         )
-    finally:
-        for bar in bars.values():
-            bar.close()
+        with tqdm_progress("MONAI export") as progress:
+            out = export_monai_dataset(
+                dataset,
+                args.out,
+                stats.normalized_weights()[args.scheme].tolist(),
+                stats.sampler_weights().tolist(),
+                args.scheme,
+                args.validation,
+                args.seed,
+                engine,
+                args.dims,
+                progress,
+            )
     print(f"wrote {out} (datalist dataset.json, snippet train_monai.py)")
     return 0
