@@ -9,11 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from segviewer.cli_output import add_engine_arguments
+
 
 def add_model_commands(commands) -> None:
     predict = commands.add_parser("predict", help="run a model and save its index labels")
     _inference_arguments(predict)
     predict.add_argument("--out", required=True, type=Path, help="new folder to write")
+    add_engine_arguments(predict)
     predict.set_defaults(run=cmd_predict)
 
     evaluate = commands.add_parser("evaluate", help="per-class scores of a model's predictions")
@@ -29,6 +32,7 @@ def add_model_commands(commands) -> None:
         help="also write each sample's error map (0 correct, 1 missed, 2 extra, 3 wrong class) "
         "into this new folder",
     )
+    add_engine_arguments(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
     tune = commands.add_parser("finetune", help="fine-tune a model on the (resolved) labels")
@@ -150,38 +154,51 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args):
+    from segviewer.core.model.registry import open_model
+
+    dataset, classes = _dataset_and_classes(args)
+    return dataset, open_model(args.model, classes)
+
+
+def _dataset_and_classes(args):
+    """The dataset, and the classes to give the model (a TorchScript file's)."""
     from segviewer.cli_output import warn
     from segviewer.core.io.readers import open_dataset
     from segviewer.core.model.inference import choose_device
-    from segviewer.core.model.registry import open_model
 
     choose_device(args.device)
     dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
     classes = args.classes.split(",") if args.classes else None
     if classes is None and not str(args.model).endswith(".safetensors"):
         classes = ["background", *dataset.sample(0).class_names]
-    return dataset, open_model(args.model, classes)
+    return dataset, classes
+
+
+def _model_job(args):
+    """(dataset, model spec, model) of a dataset job: the model opened here through the
+    cache the tasks use, so that a job run in this process opens it once."""
+    from segviewer.core.jobs.models import ModelSpec, model_for
+
+    dataset, classes = _dataset_and_classes(args)
+    chosen = tuple(classes) if classes is not None else None
+    spec = ModelSpec(str(args.model), chosen, args.device, args.precision)
+    return dataset, spec, model_for(spec)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from segviewer.cli_output import progress_bar
+    from segviewer.cli_output import engine_spec
     from segviewer.core.io.atomic import refuse_output_in_inputs
     from segviewer.core.io.ome_zarr import is_ome_zarr
-    from segviewer.core.io.writers import save_samples
-    from segviewer.core.model.evaluation import predict_samples, prediction_sample
+    from segviewer.core.jobs.models import predict_dataset
+    from segviewer.core.progress import tqdm_progress
 
+    engine = engine_spec(args)
     refuse_output_in_inputs(args.out, args.paths)
     if len(args.paths) == 1 and is_ome_zarr(args.paths[0]):
-        return _predict_big(args)
-    dataset, model = _open(args)
-    classes = model.info.classes
-    predicted = (
-        prediction_sample(sample, labels, classes)
-        for sample, labels in predict_samples(
-            progress_bar(dataset, "predicting", len(dataset)), model, args.device, args.precision
-        )
-    )
-    save_samples(predicted, args.out, "index")
+        return _predict_big(args)  # one image, streamed window by window in this process
+    dataset, spec, model = _model_job(args)
+    with tqdm_progress("predicting") as progress:
+        predict_dataset(dataset, args.out, spec, engine, progress)
     print(f"wrote the predictions of '{model.info.name}' for {len(dataset)} samples to {args.out}")
     return 0
 
@@ -212,48 +229,30 @@ def _predict_big(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from segviewer.cli_output import progress_bar, warn
-    from segviewer.core.io.atomic import new_folder, refuse_output_in_inputs
+    from segviewer.cli_output import engine_spec, warn
+    from segviewer.core.io.atomic import refuse_output_in_inputs
     from segviewer.core.io.readers import open_dataset
-    from segviewer.core.model.evaluation import (
-        check_classes,
-        evaluation_json,
-        predict_samples,
-        predictions_from,
-        score_pairs,
-    )
+    from segviewer.core.jobs.models import SavedPredictions, evaluate_dataset
+    from segviewer.core.model.evaluation import check_classes, evaluation_json
+    from segviewer.core.progress import tqdm_progress
 
+    engine = engine_spec(args)
     if args.pred is not None:
         dataset = open_dataset(args.paths, class_axis=args.class_axis, warn=warn)
-        labels_for = predictions_from(open_dataset([args.pred], warn=warn))
+        open_dataset([args.pred], warn=warn)  # an unreadable folder: refused here, once
+        spec = SavedPredictions((str(args.pred),))
         classes = ["background", *dataset.sample(0).class_names]
-        pairs = ((s, labels_for(s)) for s in progress_bar(dataset, "scoring", len(dataset)))
     else:
-        dataset, model = _open(args)
+        dataset, spec, model = _model_job(args)
         classes = model.info.classes
         check_classes(classes, dataset.sample(0))
-        samples = progress_bar(dataset, "predicting", len(dataset))
-        pairs = predict_samples(samples, model, args.device, args.precision)
     if args.error_maps is not None:
         refuse_output_in_inputs(args.error_maps, [*args.paths, *([args.pred] if args.pred else [])])
-        with new_folder(args.error_maps) as folder:
-            names, scores = score_pairs(_writing_error_maps(pairs, folder))
-    else:
-        names, scores = score_pairs(pairs)
+    with tqdm_progress("scoring" if args.pred else "predicting") as progress:
+        names, scores = evaluate_dataset(dataset, spec, engine, args.error_maps, progress)
     report = evaluation_json(classes, names, scores)
     print(json.dumps(report) if args.json else _table(report))
     return 0
-
-
-def _writing_error_maps(pairs, folder: Path):
-    """Pass ``(sample, labels)`` pairs on, writing each error map into ``folder`` first."""
-    from segviewer.core.io.atomic import write_image
-    from segviewer.core.model.scores import error_map
-
-    for sample, labels in pairs:
-        if labels.shape == sample.spatial_shape:  # score_pairs reports a mismatch
-            write_image(folder / sample.name, error_map(sample.masks, labels, sample.ignore))
-        yield sample, labels
 
 
 def _finetune_inputs(args: argparse.Namespace, loss, weights: str):

@@ -67,9 +67,13 @@ def add_engine_arguments(parser, index: bool = False) -> None:
 
 
 def engine_spec(args):
-    """Where the command's dataset job runs (see ``segviewer.core.jobs.engine``)."""
+    """Where the command's dataset job runs (see ``segviewer.core.jobs.engine``); a bad
+    ``--workers`` is refused here, before any work."""
+    from segviewer.core.errors import SegviewerError
     from segviewer.core.jobs import EngineSpec
 
+    if args.workers is not None and args.workers < 1:
+        raise SegviewerError("--workers must be at least 1")
     return EngineSpec(args.scheduler, args.workers)
 
 
