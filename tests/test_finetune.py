@@ -120,6 +120,11 @@ def test_weighted_cross_entropy_is_the_documented_formula():
     nll = -torch.log_softmax(logits, 1).gather(1, target)[:, 0]
     w = weights[target[:, 0]]
     assert float(ours) == pytest.approx(float((w * nll).sum() / w.sum()), rel=1e-6)
+    nothing = torch.full_like(target, IGNORE_TARGET)  # every pixel ignored: nothing to learn
+    logits.requires_grad_(True)
+    empty = make_loss(LossSettings("ce"), weights)(logits, nothing)
+    empty.backward()
+    assert float(empty) == 0 and not logits.grad.any()
 
 
 @pytest.mark.parametrize("name", LOSSES)

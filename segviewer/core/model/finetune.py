@@ -26,6 +26,7 @@ from segviewer.core.model.inference import Cancelled, choose_device, predict_lab
 from segviewer.core.model.losses import IGNORE_TARGET, LOSSES, LossSettings, make_loss
 from segviewer.core.model.patches import Prefetched, check_patch, check_patch_fits, patches
 from segviewer.core.model.scores import mean_scores, score_sample
+from segviewer.core.model.streamline import training_twin
 from segviewer.core.stats.classes import ClassStats, tally
 from segviewer.core.stats.weights import SCHEMES
 
@@ -241,13 +242,14 @@ def finetune(
         return True
 
     if device == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
         data = Prefetched(data)
-    step_network = network
+    trainee = training_twin(network) if STREAMLINE else network
+    step_network = trainee
     try:
         validate(0)
         if device == "cuda" and settings.precision == "fp32" and settings.steps >= GRAPH_STEPS:
-            step_network = _graphed(network, settings, images[0].shape[0])
+            step_network = _graphed(trainee, settings, images[0].shape[0])
         for step in range(1, settings.steps + 1):
             if should_stop is not None and should_stop():
                 raise Cancelled
@@ -279,15 +281,18 @@ def finetune(
     finally:
         if isinstance(data, Prefetched):
             data.close()
-        network.__dict__.pop("forward", None)  # the graphed forward, if any
+        trainee.__dict__.pop("forward", None)  # the graphed forward, if any
     network.load_state_dict(best_state)
     network.eval()
     return result
 
 
-# CUDA graphs pay from this many steps: on an H200 a warm 200-step run of the bundled model
-# took 1.5 s graphed and 4.4 s eagerly, but capturing costs ~7.5 s once per process
-GRAPH_STEPS = 1000
+# Training runs an equivalent network with fewer kernel launches (core/model/streamline.py).
+STREAMLINE = True
+# CUDA graphs from this many steps. A cold 200-step run of the bundled model on an H100 took
+# 2.9 s graphed and 4.5 s eagerly (with cuDNN's algorithm search off; with it, capture cost
+# seconds more than it saved).
+GRAPH_STEPS = 0
 
 
 def _graphed(network, settings: FinetuneSettings, channels: int):
@@ -303,6 +308,10 @@ def _graphed(network, settings: FinetuneSettings, channels: int):
         network.__dict__.pop("forward", None)
         return network
 
+
+# cuDNN's algorithm search for each new shape: off, it cost a cold 200-step run on an H100
+# 5 to 12 s and saved nothing measurable
+CUDNN_BENCHMARK = False
 
 # steps between reads of the loss (on CUDA each read waits for the GPU to catch up)
 SYNC_EVERY = {"cpu": 1, "cuda": 25}

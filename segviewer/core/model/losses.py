@@ -104,12 +104,23 @@ class SegmentationLoss:
         return settings.lambda_dice * dice + settings.lambda_ce * cross_entropy
 
     def _cross_entropy(self, logits, target):
+        """torch's weighted mean, as its sum over the weights; 0 where every pixel is
+        ignored (torch's mean would be NaN). No host sync: a GPU step runs on without
+        waiting."""
         import torch.nn.functional as F
 
-        if bool((target == IGNORE_TARGET).all()):
-            return logits.sum() * 0.0  # nothing to learn from (torch would return NaN)
-        weight = None if self.weight is None else self.weight.to(logits.device)
-        return F.cross_entropy(logits, target[:, 0], weight=weight, ignore_index=IGNORE_TARGET)
+        target = target[:, 0]
+        if self.weight is not None and self.weight.device != logits.device:
+            self.weight = self.weight.to(logits.device)
+        total = F.cross_entropy(
+            logits, target, weight=self.weight, ignore_index=IGNORE_TARGET, reduction="sum"
+        )
+        valid = target != IGNORE_TARGET
+        if self.weight is None:
+            weights = valid.sum()
+        else:
+            weights = (self.weight[target.clamp(min=0)] * valid).sum()
+        return total / weights.clamp(min=1e-12)
 
 
 def make_loss(settings: LossSettings, weights=None) -> SegmentationLoss:

@@ -29,9 +29,10 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 PERCENTILE_PIXELS = 1 << 20  # normalisation percentiles from at most this many pixels
 CPU_BATCH = 4
 MAX_BATCH = 512
-# CUDA: cuDNN picks its algorithms by trying them (windows are all the same size). fp16 and
-# bf16 run under autocast: a copy of the network cast to fp16 was ~15 % slower on an H200.
-CUDNN_BENCHMARK = True
+# CUDA: fp16 and bf16 run under autocast (a copy of the network cast to fp16 was ~15 % slower
+# on an H200). cuDNN's algorithm search (trying each algorithm on the first windows) is off:
+# on an H100 it gave nothing measurable and costs seconds in a fresh process.
+CUDNN_BENCHMARK = False
 _batches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # network → fitting batch
 
 # receives (region of the spatial array, labels uint8, probabilities (K, …) or None)
