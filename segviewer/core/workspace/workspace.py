@@ -41,13 +41,14 @@ from segviewer.core.workspace.precedence import PrecedenceMixin
 from segviewer.core.workspace.prediction_files import PredictionFiles
 from segviewer.core.workspace.predictions import Prediction, PredictionsMixin
 from segviewer.core.workspace.saving import SavingMixin
+from segviewer.core.workspace.tiles import TilesMixin
 
 Scope = Literal["sample", "dataset"]
 Where = np.ndarray | Region  # a boolean mask of the sample's spatial shape, or a box
 Key = tuple[Dataset, int]
 
 
-class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
+class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin, TilesMixin):
     """Open datasets, the shown sample, edits with undo, statistics, predictions, saving."""
 
     opened = Signal(object)  # a Dataset was added
@@ -74,6 +75,7 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
         self._examples: set[Key] = set()
         self.learned: dict[Dataset, Learned] = {}  # the last learning of each dataset
         self.precedences: dict[Dataset, Precedence] = {}  # the table/learned rules' winners
+        self.tiles: dict[Dataset, tuple] = {}  # tiles of big samples: (BigSample, box)
 
     # -- opening and showing ----------------------------------------------------------------
     @classmethod
@@ -97,7 +99,7 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin):
     def close(self, dataset: Dataset) -> None:
         """Forget ``dataset`` and its edits (a shell asks first if :meth:`unsaved` says so)."""
         self.datasets.remove(dataset)
-        for store in (self._histories, self._tallies, self.learned, self.precedences):
+        for store in (self._histories, self._tallies, self.learned, self.precedences, self.tiles):
             store.pop(dataset, None)
         for store in (self._hand_edited, self._examples):
             store -= {k for k in store if k[0] is dataset}
