@@ -13,6 +13,7 @@ from qtpy.QtWidgets import (
 )
 
 from segviewer._napari import display_modes
+from segviewer._napari.big_tile_section import BigTileSection
 from segviewer._napari.session import ViewerSession
 from segviewer.core.editing.strokes import AREAS
 
@@ -70,6 +71,8 @@ class EditingPanel(QWidget):
         buttons.addWidget(self.redo_button)
         layout.addLayout(buttons)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        self.big_tile = BigTileSection(session)
+        layout.addWidget(self.big_tile)
         layout.addStretch(1)
 
         self.overwrite_combo.currentIndexChanged.connect(self._update_policy)

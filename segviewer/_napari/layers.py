@@ -105,6 +105,12 @@ def sample_layer_data(
     napari's File > Open or Open Sample added.
     """
     scale = sample.scale
+    offset = sample_offset(sample)
+    translate = (
+        None
+        if offset is None
+        else tuple(o * f for o, f in zip(offset, scale or (1.0,) * len(offset), strict=True))
+    )
     key = dataset_id(dataset)
     order = order or CombinationOrder(derived.conflicts)
 
@@ -114,7 +120,13 @@ def sample_layer_data(
     layers: list[tuple[Any, dict, str]] = [
         (
             sample.image,
-            {"name": sample.name, "rgb": sample.rgb, "scale": scale, "metadata": meta("image")},
+            {
+                "name": sample.name,
+                "rgb": sample.rgb,
+                "scale": scale,
+                "translate": translate,
+                "metadata": meta("image"),
+            },
             "image",
         )
     ]
@@ -127,6 +139,7 @@ def sample_layer_data(
                 "features": named_values({1: "background (no class)"}),
                 **display_modes.layer_options("background", modes["background"]),
                 "scale": scale,
+                "translate": translate,
                 "metadata": meta("background"),
             },
             "labels",
@@ -142,6 +155,7 @@ def sample_layer_data(
                     "features": named_values({1: class_name}),
                     "opacity": 0.6,
                     "scale": scale,
+                    "translate": translate,
                     "metadata": meta("class", c),
                 },
                 "labels",
@@ -156,12 +170,19 @@ def sample_layer_data(
                 "features": conflicts_features(order, sample.class_names),
                 **display_modes.layer_options("conflicts", modes["conflicts"]),
                 "scale": scale,
+                "translate": translate,
                 "metadata": meta("conflicts"),
             },
             "labels",
         )
     )
     return layers
+
+
+def sample_offset(sample: Sample) -> tuple[int, ...] | None:
+    """Where a tile of a big sample sits in it (level-0 pixels); None for other samples."""
+    box = sample.source.extra.get("box") if sample.source.format == "big-tile" else None
+    return None if box is None else tuple(s.start for s in box)
 
 
 def segviewer_meta(layer) -> dict | None:
@@ -171,10 +192,10 @@ def segviewer_meta(layer) -> dict | None:
 
 # What a reused layer takes from its new layer data (the rest, e.g. opacity, stays the user's)
 REUSED = {
-    "image": ("name", "scale", "metadata"),
-    "background": ("scale", "metadata"),
-    "class": ("name", "colormap", "features", "scale", "metadata"),
-    "conflicts": ("colormap", "features", "scale", "metadata"),
+    "image": ("name", "scale", "translate", "metadata"),
+    "background": ("scale", "translate", "metadata"),
+    "class": ("name", "colormap", "features", "scale", "translate", "metadata"),
+    "conflicts": ("colormap", "features", "scale", "translate", "metadata"),
 }
 
 
@@ -185,7 +206,7 @@ def _same(name: str, current, value) -> bool:
         )
     if name == "features":
         return {k: list(v) for k, v in current.items()} == value
-    if name == "scale":
+    if name in ("scale", "translate"):
         return np.allclose(current, value)
     return current == value
 
@@ -203,8 +224,8 @@ def reuse_layers(layers: list, data: list[tuple[Any, dict, str]]) -> bool:
         layer.data = array  # first: the scale below has the new number of dimensions
         for name in REUSED[role]:  # only what changed: each change costs napari events
             value = options[name]
-            if name == "scale" and value is None:
-                value = (1.0,) * layer.ndim
+            if name in ("scale", "translate") and value is None:
+                value = (1.0 if name == "scale" else 0.0,) * layer.ndim
             if not _same(name, getattr(layer, name), value):
                 setattr(layer, name, value)
         if role == "image":

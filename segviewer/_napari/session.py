@@ -25,6 +25,7 @@ from segviewer._napari.layers import (
     forget,
     reuse_layers,
     sample_layer_data,
+    sample_offset,
     segviewer_meta,
     update_conflicts_layer,
 )
@@ -127,6 +128,16 @@ class ViewerSession:
         self.workspace.add(dataset, show=None)
         return self.show(dataset, index)
 
+    def open_tile(self, big, box: tuple[slice, ...]) -> bool:
+        """Box ``box`` of big sample ``big`` as an editable dataset, drawn over the big
+        sample's own layers at its place; False (and a notification) on bad input."""
+        try:
+            dataset = self.workspace.open_tile(big, box)
+        except SegviewerError as error:
+            show_error(str(error))
+            return False
+        return self.show(dataset, 0)
+
     def show(self, dataset: Dataset, index: int) -> bool:
         """Show ``dataset[index]`` in the workspace, in the shown layers (their data swapped
         when the sample has the same classes and dimensions: napari's add and remove of a
@@ -154,8 +165,8 @@ class ViewerSession:
             self._switching = False
         self._draw_for_view()
         self._name_axes()
-        if self.sample.spatial_shape != old_shape:
-            self.viewer.reset_view()
+        if self.sample.spatial_shape != old_shape and sample_offset(self.sample) is None:
+            self.viewer.reset_view()  # (a tile stays where the user zoomed in)
         self._select_first_class()
         for warning in self.sample.warnings:
             show_warning(warning)
@@ -193,8 +204,10 @@ class ViewerSession:
     def focus(self, bbox: tuple[slice, ...], centre: tuple[float, ...]) -> None:
         """Centre the view on ``centre`` (pixel coordinates), showing ~8× the box around it."""
         sample = self.sample
+        offset = np.asarray(sample_offset(sample) or (0,) * len(centre))
+        bbox = tuple(slice(s.start + o, s.stop + o) for s, o in zip(bbox, offset, strict=True))
         scale = np.asarray(sample.scale or (1.0,) * len(centre))
-        world = np.asarray(centre) * scale
+        world = (np.asarray(centre) + offset) * scale
         displayed = list(self.viewer.dims.displayed)
         for axis in range(len(centre)):
             if axis not in displayed:

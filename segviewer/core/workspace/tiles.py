@@ -5,11 +5,29 @@ into the big sample's store chunk by chunk (core.io.big_edits)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 from segviewer.core.data.sample import Dataset
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.big_edits import read_tile, write_tile
 from segviewer.core.io.ome_zarr import BigSample
+
+
+@dataclass
+class TileSave:
+    """A save of a tile: a copy of its masks, written by :meth:`run` (any thread)."""
+
+    dataset: Dataset
+    big: BigSample
+    box: tuple[slice, ...]
+    masks: np.ndarray
+    revision: int
+
+    def run(self) -> int:
+        """The number of chunk files rewritten (core.io.big_edits.write_tile)."""
+        return write_tile(self.big, self.box, self.masks)
 
 
 class TilesMixin:
@@ -26,9 +44,8 @@ class TilesMixin:
         """``(big sample, box)`` when ``dataset`` (default: the shown one) is a tile."""
         return self.tiles.get(dataset or self.dataset)
 
-    def save_tile(self, dataset: Dataset | None = None) -> int:
-        """Write the tile's masks into its big sample's store; the chunk files rewritten.
-        On failure the edits stay in memory, still marked unsaved."""
+    def prepare_tile_save(self, dataset: Dataset | None = None) -> TileSave:
+        """A :class:`TileSave` of the tile's masks as they are now (run it anywhere)."""
         dataset = dataset or self._require_dataset()
         if dataset not in self.tiles:
             raise SegviewerError(f"{dataset.name}: not a tile of a big sample")
@@ -39,9 +56,18 @@ class TilesMixin:
                 f"{dataset.name}: has 'ignore' pixels, which a big sample's store cannot hold; "
                 "expected classes and background only (paint them over first)"
             )
-        revision = self.revision(0, dataset)
-        written = write_tile(big, box, sample.masks)
-        if self.revision(0, dataset) == revision:
-            dataset.mark_saved(0)
-        self.saved.emit(dataset, [0])
+        return TileSave(dataset, big, box, sample.masks, self.revision(0, dataset))
+
+    def finish_tile_save(self, job: TileSave) -> None:
+        """Clear the tile's ● mark unless it was edited while the save ran."""
+        if self.revision(0, job.dataset) == job.revision:
+            job.dataset.mark_saved(0)
+        self.saved.emit(job.dataset, [0])
+
+    def save_tile(self, dataset: Dataset | None = None) -> int:
+        """Write the tile's masks into its big sample's store; the chunk files rewritten.
+        On failure the edits stay in memory, still marked unsaved."""
+        job = self.prepare_tile_save(dataset)
+        written = job.run()
+        self.finish_tile_save(job)
         return written

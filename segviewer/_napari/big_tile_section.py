@@ -1,0 +1,165 @@
+"""The Edit page's section for a big sample (OME-Zarr) shown by napari's reader: edit the
+area in view at full resolution as a tile (an ordinary sample over the big layers), then
+save it back into the store, only the chunks that changed (core.io.big_edits)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from napari.layers import Image
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from segviewer._napari.background_work import run_in_thread
+from segviewer._napari.session import ViewerSession
+from segviewer.core.errors import SegviewerError
+from segviewer.core.io.big import open_big
+from segviewer.core.io.big_edits import check_box
+
+WHOLE = " (whole sample)"
+BIG_KEY = "segviewer_big"  # the metadata key of the reader's big layers (their store)
+HELP = (
+    "Zoom in on a big sample, then <b>Edit the area in view</b>: it opens at full "
+    "resolution as a sample of its own, drawn in place. Paint, apply rules and undo as on "
+    "any sample; <b>Save into the store</b> writes back only the chunks that changed."
+)
+
+
+def big_image_layer(viewer):
+    """The image layer of a big sample the reader added, or None."""
+    return next(
+        (
+            layer
+            for layer in viewer.layers
+            if BIG_KEY in layer.metadata and isinstance(layer, Image) and layer.multiscale
+        ),
+        None,
+    )
+
+
+def visible_box(viewer, layer) -> tuple[slice, ...]:
+    """The level-0 box of ``layer`` that the canvas shows (from the camera and the canvas
+    size, so it holds before the canvas draws)."""
+    camera = getattr(viewer, "scene", viewer).camera
+    half = np.asarray(viewer.canvas.size, float) / (2 * camera.zoom)  # (height, width)
+    centre = np.asarray(camera.center, float)[-2:]
+    scale, translate = np.asarray(layer.scale)[-2:], np.asarray(layer.translate)[-2:]
+    low = np.floor((centre - half - translate) / scale).astype(int)
+    high = np.ceil((centre + half - translate) / scale).astype(int)
+    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+
+
+class BigTileSection(QWidget):
+    def __init__(self, session: ViewerSession):
+        super().__init__()
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel()
+        layout.addWidget(self.title)
+        buttons = QHBoxLayout()
+        self.edit_button = QPushButton(
+            "Edit the area in view", toolTip="Open the visible area at full resolution to edit"
+        )
+        self.save_button = QPushButton(
+            "Save into the store", toolTip="Write the tile's edits into the big sample's store"
+        )
+        self.edit_button.clicked.connect(self.edit_view)
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.save_button)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
+        events = session.viewer.layers.events
+        events.inserted.connect(self.refresh)
+        events.removed.connect(self.refresh)
+        session.sample_changed.connect(self.refresh)
+        session.edited.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, _event=None) -> None:
+        layer = big_image_layer(self.session.viewer)
+        self.setVisible(layer is not None)
+        if layer is None:
+            return
+        self.title.setText(f"<b>Big sample</b>: {Path(layer.metadata[BIG_KEY]).name}")
+        tile = self.session.workspace.tile_of()
+        self.save_button.setEnabled(bool(tile) and bool(self.session.workspace.unsaved()))
+
+    def edit_view(self) -> None:
+        """Open the area in view as a tile (refused on one line when it is too big)."""
+        layer = big_image_layer(self.session.viewer)
+        if layer is None:
+            return
+        try:
+            big = open_big(Path(layer.metadata[BIG_KEY]))
+        except SegviewerError as error:
+            show_error(str(error))
+            return
+        box = visible_box(self.session.viewer, layer)
+        if len(box) != len(big.shape):
+            show_error(f"{big.path}: show the big sample in 2D to edit an area of it")
+            return
+        try:
+            check_box(big, box)
+        except SegviewerError as error:
+            show_error(str(error))
+            return
+        self._step_aside(str(big.path), True)
+        if not self.session.open_tile(big, box):
+            self._step_aside(str(big.path), False)
+
+    def _step_aside(self, store: str, aside: bool) -> None:
+        """Hide the whole sample's mask layers (the tile's own are drawn in their place and
+        are the ones edited) and rename them, so the tile's layers keep the class names;
+        or (``aside`` False) bring them back."""
+        for layer in self.session.viewer.layers:
+            if layer.metadata.get(BIG_KEY) == store and not isinstance(layer, Image):
+                layer.visible = not aside and layer.name != "background" + WHOLE
+                base = layer.name.removesuffix(WHOLE)
+                layer.name = base + WHOLE if aside else base
+
+    def save(self) -> None:
+        """Write the shown tile into its store, in a thread; refresh the big layers."""
+        workspace = self.session.workspace
+        if workspace.tile_of() is None:
+            return
+        self.session.edits.flush()
+        try:
+            job = workspace.prepare_tile_save()
+        except SegviewerError as error:
+            show_error(str(error))
+            return
+
+        def write():
+            try:
+                return job.run()
+            except SegviewerError as error:
+                return error
+
+        run_in_thread(
+            ("save tile", id(job.dataset)), write, lambda r: self._saved(job, r), job.masks.size
+        )
+
+    def _saved(self, job, result) -> None:
+        if isinstance(result, SegviewerError):
+            show_error(f"{result} (the edits are still here, unsaved)")
+            return
+        self.session.workspace.finish_tile_save(job)
+        _forget_cached_chunks()
+        for layer in self.session.viewer.layers:
+            if layer.metadata.get(BIG_KEY) == str(job.big.path):
+                layer.refresh()
+        show_info(f"{job.big.path.name}: {result} chunk files written")
+        self.refresh()
+
+
+def _forget_cached_chunks() -> None:
+    """Drop napari's cache of computed chunks, so the big layers read the saved ones."""
+    try:
+        from napari.utils._dask_utils import _DASK_CACHE
+
+        _DASK_CACHE.cache.clear()
+    except (ImportError, AttributeError):  # a napari without the cache
+        pass
