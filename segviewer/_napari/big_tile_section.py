@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from superqt import QFlowLayout
 
 from segviewer._napari.background_work import run_in_thread
 from segviewer._napari.session import ViewerSession
@@ -58,7 +59,7 @@ class BigTileSection(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel()
         layout.addWidget(self.title)
-        buttons = QHBoxLayout()
+        buttons = QFlowLayout()
         self.edit_button = QPushButton(
             "Edit the area in view", toolTip="Open the visible area at full resolution to edit"
         )

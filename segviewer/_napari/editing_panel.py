@@ -71,8 +71,8 @@ class EditingPanel(QWidget):
         buttons.addWidget(self.redo_button)
         layout.addLayout(buttons)
         layout.addWidget(QLabel(HELP, wordWrap=True, styleSheet="color: gray"))
-        self.big_tile = BigTileSection(session)
-        layout.addWidget(self.big_tile)
+        self.big_tile = BigTileSection(session)  # first, when a big sample is shown
+        layout.insertWidget(0, self.big_tile)
         layout.addStretch(1)
 
         self.overwrite_combo.currentIndexChanged.connect(self._update_policy)
