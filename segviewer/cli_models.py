@@ -188,13 +188,13 @@ def _model_job(args):
 def cmd_predict(args: argparse.Namespace) -> int:
     from segviewer.cli_output import engine_spec
     from segviewer.core.io.atomic import refuse_output_in_inputs
-    from segviewer.core.io.ome_zarr import is_ome_zarr
+    from segviewer.core.io.big import is_big
     from segviewer.core.jobs.models import predict_dataset
     from segviewer.core.progress import tqdm_progress
 
     engine = engine_spec(args)
     refuse_output_in_inputs(args.out, args.paths)
-    if len(args.paths) == 1 and is_ome_zarr(args.paths[0]):
+    if len(args.paths) == 1 and is_big(args.paths[0]):
         return _predict_big(args)  # one image, streamed window by window in this process
     dataset, spec, model = _model_job(args)
     with tqdm_progress("predicting") as progress:
@@ -204,8 +204,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _predict_big(args: argparse.Namespace) -> int:
-    """One OME-Zarr image: labels streamed into a new OME-Zarr label image."""
-    from segviewer.core.io.ome_zarr import open_big
+    """One big image (OME-Zarr or a big TIFF pair): labels streamed into a new OME-Zarr
+    label image."""
+    from segviewer.core.io.big import open_big
     from segviewer.core.model.big import predict_big
     from segviewer.core.model.inference import choose_device
     from segviewer.core.model.registry import open_model

@@ -223,11 +223,6 @@ def test_predict_streams_a_big_tiff(pair, tmp_path):
     np.testing.assert_array_equal(labels[:], predict_labels(model, sample.image, None))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="segviewer/cli_models.py's cmd_predict still routes on is_ome_zarr; switching it "
-    "to core.io.big.is_big/open_big makes this pass (then remove this mark)",
-)
 def test_the_cli_predicts_a_big_tiff_into_ome_zarr(pair, tmp_path, capsys, big_route):
     path, _ = pair
     code, _, err = cli(capsys, "predict", path, "--out", tmp_path / "pred.zarr")
