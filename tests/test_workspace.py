@@ -299,3 +299,26 @@ def test_predictions_live_in_memory_mapped_files_that_go_with_them(dataset_folde
     assert not Path(found[workspace.index].labels.filename).exists()
     workspace.close(workspace.dataset)
     assert not any(p.exists() for p in files)
+
+
+def test_stats_of_a_folder_come_from_the_summary_index_once_counted(dataset_folder):
+    first = Workspace.open(dataset_folder)
+    expected = [
+        tally(first.sample_of(i).masks, first.sample_of(i).ignore)
+        for i in range(len(first.dataset))
+    ]
+    stats = Workspace.open(dataset_folder).stats()  # counts the samples, fills the index
+    np.testing.assert_array_equal(stats.tallies, np.stack(expected))
+    reopened = Workspace.open(dataset_folder)
+    reads = []
+    for ref in reopened.dataset.refs:
+        ref.load = lambda load=ref.load, name=ref.name: reads.append(name) or load()
+    again = reopened.stats()
+    assert reads == []  # every sample not counted yet came from the index
+    np.testing.assert_array_equal(again.tallies, stats.tallies)
+    assert again.sample_names == stats.sample_names
+    fresh = Workspace.open(dataset_folder)
+    for ref in fresh.dataset.refs:
+        ref.load = lambda load=ref.load, name=ref.name: reads.append(name) or load()
+    assert fresh.stats(index=False).tallies.tolist() == stats.tallies.tolist()
+    assert len(reads) == len(fresh.dataset) - 1  # without the index: all but the shown one

@@ -3,7 +3,7 @@ list) through the summary index, and conflict records (``conflicts``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,17 @@ def dataset_summaries(
     class_axis: str = "auto",
     index: SummaryIndex | None = None,
     progress: Progress | None = None,
+    indices: Sequence[int] | None = None,
 ) -> list[dict | SampleFailure]:
-    """Every sample's summary record, in order: from ``index`` where its files have not
-    changed, else read on ``engine`` (started only if some sample must be read) and then
-    remembered in ``index``."""
-    known = index.get(dataset.refs, class_axis) if index is not None else {}
-    missing = [i for i in range(len(dataset)) if i not in known]
-    records: list[Any] = [known.get(i) for i in range(len(dataset))]
+    """Every sample's summary record (or those of ``indices``), in order: from ``index``
+    where its files have not changed, else read on ``engine`` (started only if some sample
+    must be read) and then remembered in ``index``."""
+    wanted = list(range(len(dataset))) if indices is None else list(indices)
+    refs = [dataset.refs[i] for i in wanted]
+    found_in_index = index.get(refs, class_axis) if index is not None else {}
+    known = {wanted[k]: record for k, record in found_in_index.items()}
+    missing = [i for i in wanted if i not in known]
+    records: dict[int, Any] = dict(known)
     fresh = []
     with opened(engine, len(missing)) as running:
         found = map_samples(dataset, summary_record, running, progress, missing, "reading")
@@ -39,7 +43,7 @@ def dataset_summaries(
                 fresh.append((dataset.refs[i], record))
     if index is not None:
         index.put(fresh, class_axis)
-    return records
+    return [records[i] for i in wanted]
 
 
 def map_records(

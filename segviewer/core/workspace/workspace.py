@@ -34,8 +34,11 @@ from segviewer.core.editing.regions import ConflictRegion, combination_counts, c
 from segviewer.core.editing.strokes import PaintPolicy
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
-from segviewer.core.progress import Progress, ensure
+from segviewer.core.jobs.engine import SYNCHRONOUS, Engine, EngineSpec
+from segviewer.core.jobs.summaries import dataset_summaries, raise_failures
+from segviewer.core.progress import Progress
 from segviewer.core.stats.classes import ClassStats, TallyTable, tally
+from segviewer.core.stats.index import SummaryIndex, as_summary
 from segviewer.core.workspace.editing import EditingMixin
 from segviewer.core.workspace.precedence import PrecedenceMixin
 from segviewer.core.workspace.prediction_files import PredictionFiles
@@ -201,22 +204,38 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin, Ti
 
     # -- statistics and conflicts -------------------------------------------------------------
     def stats(
-        self, scope: Scope = "dataset", beta: float | None = None, progress: Progress | None = None
+        self,
+        scope: Scope = "dataset",
+        beta: float | None = None,
+        progress: Progress | None = None,
+        engine: Engine | EngineSpec | None = None,
+        index: SummaryIndex | Literal[False] | None = None,
     ) -> ClassStats:
-        """Class statistics and weights of the shown sample or of the whole dataset (samples
-        not counted yet are read and counted first)."""
+        """Class statistics and weights of the shown sample or of the whole dataset.
+
+        Samples not counted yet are taken from the summary ``index`` (default: the user's;
+        False: none) where their files have not changed, and the rest are read on
+        ``engine`` (default: a local cluster from 64 samples to read, in-process for
+        samples held in memory) and remembered in the index."""
         dataset, table = self._require_dataset(), self.tallies()
         if scope == "sample":
             return ClassStats(
                 self._sample.class_names, [self._sample.name], self.tally()[None], beta
             )
         missing = np.flatnonzero(~table.known).tolist()
-        progress = ensure(progress)
-        progress.start(len(missing), "counting")
-        for index in missing:
-            sample = self.sample_of(index, dataset)
-            table.set(index, sample.class_names, tally(sample.masks, sample.ignore))
-            progress.step(sample.name)
+        if missing:
+            if engine is None and any(not dataset.refs[i].source.paths for i in missing):
+                engine = EngineSpec(SYNCHRONOUS)  # samples in memory do not travel
+            records = dataset_summaries(
+                dataset,
+                engine,
+                index=SummaryIndex() if index is None else (index or None),
+                progress=progress,
+                indices=missing,
+            )
+            raise_failures(records)
+            for i, record in zip(missing, records, strict=True):
+                table.set(i, list(record["classes"]), as_summary(record).tally)
         return table.stats(beta=beta)
 
     def conflict_regions(self) -> list[ConflictRegion]:
