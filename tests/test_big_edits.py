@@ -214,11 +214,15 @@ def test_bad_tiles_are_refused_on_one_line(store, tmp_path):
         with pytest.raises(SegviewerError, match=message):
             read_tile(big, box)
     with pytest.raises(SegviewerError, match="tile masks of shape"):
-        write_tile(big, BOX, np.zeros((2, 3, 3), np.uint8))
+        write_tile(big, BOX, np.zeros((2, 3, 3), np.uint8), np.zeros((2, 3, 3), np.uint8))
     monkey_big = open_big(store)
     monkey_big.version = "tiff"
     with pytest.raises(SegviewerError, match="read-only"):
-        write_tile(monkey_big, BOX, np.zeros((2, 80, 90), np.uint8))
+        read_tile(monkey_big, BOX)  # refused before any work is done on it
+    uneven = open_big(store)
+    uneven.mask_levels[1][1] = uneven.mask_levels[1][0]  # a level not halved
+    with pytest.raises(SegviewerError, match="level 1 of class 'spot'"):
+        read_tile(uneven, BOX)
     assert MAX_TILE_PIXELS >= 4096**2
     ws = Workspace()
     ws.open_tile(big, BOX)
@@ -229,3 +233,54 @@ def test_bad_tiles_are_refused_on_one_line(store, tmp_path):
     ws.add(Dataset.from_samples("memory", [make_sample(np.random.default_rng(1), (32, 32), "m")]))
     with pytest.raises(SegviewerError, match="not a tile"):
         ws.save_tile()
+
+
+def test_a_leftover_journal_is_applied_before_another_tile_is_merged(store, monkeypatch):
+    ws, expected = edited_tile(store)
+    real_move, calls = chunk_journal._move, []
+
+    def move(source, target):
+        if calls:
+            raise PermissionError(13, "Permission denied")
+        calls.append(target)
+        real_move(source, target)
+
+    monkeypatch.setattr(chunk_journal, "_move", move)
+    with pytest.raises(ChunkSaveError):
+        ws.save_tile()  # part of the save is left in the journal
+    monkeypatch.undo()
+    other = Workspace()  # another tile over the same chunks, saved before any reopen
+    other.open_tile(open_big(store), (slice(64, 128), slice(100, 128)))
+    other.policy.conflicts = "allow"
+    other.paint("cell", (slice(0, 4), slice(0, 4)))
+    other.save_tile()
+    expected[0, 64:68, 100:104] = 1
+    levels = pyramid(store)
+    np.testing.assert_array_equal(levels[1][0], expected[1])  # the first save, finished
+    np.testing.assert_array_equal(levels[0][0], expected[0])
+    for class_levels in levels:
+        assert_consistent(class_levels)
+
+
+def test_a_tile_writes_only_what_it_changed_so_overlapping_tiles_keep_each_others_edits(
+    store,
+):
+    ws, expected = edited_tile(store)  # tile A: 'spot' at rows 80-99, cols 45-99; not saved
+    big = open_big(store)
+    other = Workspace()
+    other.open_tile(big, (slice(60, 120), slice(40, 140)))  # tile B overlaps A, read before A
+    other.policy.conflicts = "allow"
+    other.paint("cell", (slice(30, 35), slice(50, 60)))  # rows 90-94, cols 90-99: in A's box
+    ws.save_tile()
+    other.save_tile()  # B's copy of A's box is stale: only B's own stroke may be written
+    expected[0, 90:95, 90:100] = 1
+    levels = pyramid(store)
+    np.testing.assert_array_equal(levels[0][0], expected[0])
+    np.testing.assert_array_equal(levels[1][0], expected[1])
+
+
+def test_a_tile_saved_as_a_sample_of_its_own(store, tmp_path):
+    ws, _ = edited_tile(store)
+    ws.save(tmp_path / "out", format="masks")  # the Save page: a new OME-Zarr sample
+    saved = Workspace.open(tmp_path / "out")
+    np.testing.assert_array_equal(saved.sample.masks, ws.sample.masks)

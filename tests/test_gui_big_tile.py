@@ -54,4 +54,7 @@ def test_the_area_in_view_is_edited_in_place_and_saved(panel, tmp_path, monkeypa
     saved = np.asarray(open_big(store).masks[1][opened])
     np.testing.assert_array_equal(saved[2:12, 3:9], 1)
     np.testing.assert_array_equal(saved, session.sample.masks[1])
-    assert session.workspace.unsaved() == [] and not section.save_button.isEnabled()
+    assert session.workspace.unsaved() == [] and not section.saving
+    session.close(session.dataset)  # the tile closed: the whole sample's layers come back
+    assert viewer.layers["spot"].visible and "spot" + WHOLE not in viewer.layers
+    assert not section.save_button.isEnabled()

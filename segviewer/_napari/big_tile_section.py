@@ -16,7 +16,7 @@ from segviewer._napari.background_work import run_in_thread
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.big import open_big
-from segviewer.core.io.big_edits import check_box
+from segviewer.core.io.big_edits import check_box, check_editable
 
 WHOLE = " (whole sample)"
 BIG_KEY = "segviewer_big"  # the metadata key of the reader's big layers (their store)
@@ -55,6 +55,7 @@ class BigTileSection(QWidget):
     def __init__(self, session: ViewerSession):
         super().__init__()
         self.session = session
+        self.saving = False  # a save into the store is running
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel()
@@ -84,47 +85,55 @@ class BigTileSection(QWidget):
         self.setVisible(layer is not None)
         if layer is None:
             return
-        self.title.setText(f"<b>Big sample</b>: {Path(layer.metadata[BIG_KEY]).name}")
-        tile = self.session.workspace.tile_of()
-        self.save_button.setEnabled(bool(tile) and bool(self.session.workspace.unsaved()))
+        store = layer.metadata[BIG_KEY]
+        self.title.setText(f"<b>Big sample</b>: {Path(store).name}")
+        self.edit_button.setEnabled(not self.saving)
+        self.save_button.setEnabled(
+            not self.saving and self.session.workspace.tile_of() is not None
+        )
+        self._step_aside(store, self._has_tile(store))
+
+    def _has_tile(self, store: str) -> bool:
+        """Whether a tile of ``store`` is open (its whole-sample layers then step aside)."""
+        return any(str(big.path) == store for big, _ in self.session.workspace.tiles.values())
 
     def edit_view(self) -> None:
         """Open the area in view as a tile (refused on one line when it is too big)."""
         layer = big_image_layer(self.session.viewer)
-        if layer is None:
+        if layer is None or self.saving:
             return
         try:
             big = open_big(Path(layer.metadata[BIG_KEY]))
-        except SegviewerError as error:
-            show_error(str(error))
-            return
-        box = visible_box(self.session.viewer, layer)
-        if len(box) != len(big.shape):
-            show_error(f"{big.path}: show the big sample in 2D to edit an area of it")
-            return
-        try:
+            box = visible_box(self.session.viewer, layer)
+            if len(box) != len(big.shape):
+                raise SegviewerError(f"{big.path}: show the big sample in 2D to edit an area of it")
+            check_editable(big)
             check_box(big, box)
         except SegviewerError as error:
             show_error(str(error))
             return
-        self._step_aside(str(big.path), True)
-        if not self.session.open_tile(big, box):
-            self._step_aside(str(big.path), False)
+        store = str(big.path)
+        self._step_aside(store, True)  # first, so that the tile's layers get the class names
+        self.session.open_tile(big, box)
+        self._step_aside(store, self._has_tile(store))
 
     def _step_aside(self, store: str, aside: bool) -> None:
         """Hide the whole sample's mask layers (the tile's own are drawn in their place and
         are the ones edited) and rename them, so the tile's layers keep the class names;
-        or (``aside`` False) bring them back."""
+        or (``aside`` False) bring them back. Only where the state changes."""
         for layer in self.session.viewer.layers:
-            if layer.metadata.get(BIG_KEY) == store and not isinstance(layer, Image):
-                layer.visible = not aside and layer.name != "background" + WHOLE
+            if layer.metadata.get(BIG_KEY) != store or isinstance(layer, Image):
+                continue
+            if aside != layer.name.endswith(WHOLE):
                 base = layer.name.removesuffix(WHOLE)
+                layer.visible = not aside and base != "background"
                 layer.name = base + WHOLE if aside else base
 
     def save(self) -> None:
-        """Write the shown tile into its store, in a thread; refresh the big layers."""
+        """Write the shown tile into its store, in a thread (Edit and Save wait for it);
+        refresh the big layers."""
         workspace = self.session.workspace
-        if workspace.tile_of() is None:
+        if workspace.tile_of() is None or self.saving:
             return
         self.session.edits.flush()
         try:
@@ -136,16 +145,21 @@ class BigTileSection(QWidget):
         def write():
             try:
                 return job.run()
-            except SegviewerError as error:
+            except Exception as error:  # reported on one line, never lost
                 return error
 
+        self.saving = True
+        self.refresh()
         run_in_thread(
             ("save tile", id(job.dataset)), write, lambda r: self._saved(job, r), job.masks.size
         )
 
     def _saved(self, job, result) -> None:
-        if isinstance(result, SegviewerError):
-            show_error(f"{result} (the edits are still here, unsaved)")
+        self.saving = False
+        self.refresh()
+        if isinstance(result, Exception):
+            reason = str(result) if isinstance(result, SegviewerError) else repr(result)
+            show_error(f"{reason} (the edits are still here, unsaved)")
             return
         self.session.workspace.finish_tile_save(job)
         _forget_cached_chunks()

@@ -30,7 +30,7 @@ def napari_get_reader(path: str | Sequence[str]) -> Callable | None:
 
 def read_big(path: str | Sequence[str]) -> list:
     """A big sample (OME-Zarr, or a TIFF pair too big for memory) as lazy multiscale layers
-    (read-only: the panel does not take big samples yet)."""
+    (the panel's Edit page opens the area in view as an editable tile)."""
     path = path if isinstance(path, str) else path[0]
     try:
         return big_layer_data(open_big(Path(path)))

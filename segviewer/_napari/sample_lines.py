@@ -104,7 +104,7 @@ class SampleLines:
             show_warning(batch)
             return
         lines = self.summaries.get(id(dataset))
-        if lines is None or not batch:
+        if lines is None or not batch or dataset not in self.session.datasets:
             return  # closed meanwhile
         table = self.session.tallies(dataset)
         for index, line in batch:

@@ -17,6 +17,7 @@ import numpy as np
 from segviewer.core.data.sample import Sample, Source
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.chunk_journal import (
+    ChunkSaveError,
     ChunkWrite,
     chunk_slices,
     chunks_touching,
@@ -48,20 +49,45 @@ def check_box(big: BigSample, box: Sequence[slice]) -> tuple[slice, ...]:
     return clipped
 
 
+def check_editable(big: BigSample) -> None:
+    """Refuse, on one line, a big sample whose masks cannot be written back chunk by chunk:
+    a TIFF pair, one index label image, or a pyramid not halved on every axis."""
+    if big.version == "tiff" or big.label_values is not None:
+        kind = "a big TIFF pair" if big.version == "tiff" else "one index label image"
+        raise SegviewerError(
+            f"{big.path}: {kind} is read-only; expected an OME-Zarr store with one binary "
+            "label image per class to edit"
+        )
+    for name, levels in zip(big.class_names, big.mask_levels, strict=True):
+        for k, level in enumerate(levels):
+            halved = tuple(max(n >> k, 1) for n in big.shape)
+            if tuple(level.shape) != halved:
+                raise SegviewerError(
+                    f"{big.path}: level {k} of class {name!r} is {tuple(level.shape)}; "
+                    f"expected {halved} (every level halved on every axis, as segviewer "
+                    "writes them) to keep the pyramid right when a tile is saved"
+                )
+
+
 def read_tile(big: BigSample, box: Sequence[slice]) -> Sample:
     """Box ``box`` (level-0 pixels) of ``big`` as an in-memory sample to edit."""
+    check_editable(big)
     box = check_box(big, box)
-    if big.version != "tiff":
-        _recover(big)
+    _recover(big)
     where = list(box)
     if big.channel_axis is not None:
         where.insert(big.channel_axis, slice(None))
-    image = np.asarray(big.image[tuple(where)])
+    try:
+        image = np.asarray(big.image[tuple(where)])
+        masks = np.stack([np.asarray(m[box], dtype=np.uint8) for m in big.masks])
+    except OSError as error:
+        raise SegviewerError(f"{big.path}: could not read the tile ({error})") from None
     if big.channel_axis is not None:
         image = np.moveaxis(image, big.channel_axis, -1)
-    masks = np.stack([np.asarray(m[box], dtype=np.uint8) for m in big.masks])
+    stem = big.path.name.removesuffix(".zarr")
+    place = "_".join(f"{s.start}-{s.stop}" for s in box)
     return Sample(
-        f"{big.path.name} {_text(box)}",
+        f"{stem}_{place}",
         np.ascontiguousarray(image),
         np.ascontiguousarray(masks),
         list(big.class_names),
@@ -69,45 +95,61 @@ def read_tile(big: BigSample, box: Sequence[slice]) -> Sample:
     )
 
 
-def write_tile(big: BigSample, box: Sequence[slice], masks: np.ndarray) -> int:
-    """Write ``masks`` ``(C, *box shape)`` into ``big``'s store at ``box``; the number of
-    chunk files rewritten (those whose content changed, at every level)."""
+def write_tile(
+    big: BigSample, box: Sequence[slice], masks: np.ndarray, baseline: np.ndarray
+) -> int:
+    """Write into ``big``'s store at ``box`` the pixels where ``masks`` ``(C, *box shape)``
+    differ from ``baseline`` (the tile as read, or as last saved): edits made to the store
+    since, elsewhere in the box, are kept. The number of chunk files rewritten (those
+    whose content changed, at every level)."""
     import zarr
 
-    if big.version == "tiff" or big.label_values is not None:
-        kind = "a big TIFF pair" if big.version == "tiff" else "one index label image"
-        raise SegviewerError(
-            f"{big.path}: {kind} is read-only; expected an OME-Zarr store with one binary "
-            "label image per class to save a tile into"
-        )
+    check_editable(big)
     box = check_box(big, box)
     expected = (len(big.masks), *(s.stop - s.start for s in box))
-    if masks.shape != expected:
+    if masks.shape != expected or baseline.shape != expected:
         raise SegviewerError(f"{big.path}: tile masks of shape {masks.shape}; expected {expected}")
     root = store_root(big.masks[0])
-    group = zarr.open_group(str(root), mode="r+")
-    writes = []
-    for mask, levels in zip(masks, big.mask_levels, strict=True):
-        for k, level in enumerate(levels):
-            writes += _changed_chunks(group[level.path], box, mask, 1 << k)
-    return write_chunks(root, writes)
+
+    def changes() -> list[ChunkWrite]:  # read after any interrupted save is finished
+        group = zarr.open_group(str(root), mode="r+")
+        writes = []
+        for c, levels in enumerate(big.mask_levels):
+            for k, level in enumerate(levels):
+                edited = masks[c] != baseline[c]
+                writes += _changed_chunks(group[level.path], box, masks[c], edited, 1 << k)
+        return writes
+
+    try:
+        return write_chunks(root, changes)
+    except ChunkSaveError:
+        raise
+    except OSError as error:
+        raise ChunkSaveError(
+            f"{big.path}: could not save the tile ({error.strerror or error}); the edits "
+            "are still in memory",
+            [],
+        ) from None
 
 
-def _changed_chunks(array, box, mask: np.ndarray, step: int) -> list[ChunkWrite]:
+def _changed_chunks(
+    array, box, mask: np.ndarray, edited: np.ndarray, step: int
+) -> list[ChunkWrite]:
     """The chunks of ``array`` (a level holding every ``step``-th pixel of level 0) that
-    ``mask`` over ``box`` changes, with their new content."""
+    the ``edited`` pixels of ``mask`` over ``box`` change, with their new content."""
     region = tuple(
         slice(-(-s.start // step), min(-(-s.stop // step), n))
         for s, n in zip(box, array.shape, strict=True)
     )
     if any(r.stop <= r.start for r in region):
         return []
-    values = mask[
-        tuple(
-            slice(r.start * step - s.start, (r.stop - 1) * step - s.start + 1, step)
-            for r, s in zip(region, box, strict=True)
-        )
-    ]
+    sampled = tuple(
+        slice(r.start * step - s.start, (r.stop - 1) * step - s.start + 1, step)
+        for r, s in zip(region, box, strict=True)
+    )
+    values, wanted = mask[sampled], edited[sampled]
+    if not wanted.any():
+        return []
     writes = []
     for index in chunks_touching(array, region):
         chunk = chunk_slices(array, index)
@@ -115,9 +157,13 @@ def _changed_chunks(array, box, mask: np.ndarray, step: int) -> list[ChunkWrite]
             slice(max(c.start, r.start), min(c.stop, r.stop))
             for c, r in zip(chunk, region, strict=True)
         ]
+        inside = _within(overlap, region)
+        if not wanted[inside].any():
+            continue
         stored = np.asarray(array[chunk])
         new = stored.copy()
-        new[_within(overlap, chunk)] = values[_within(overlap, region)]
+        part = new[_within(overlap, chunk)]
+        part[wanted[inside]] = values[inside][wanted[inside]]
         if not np.array_equal(new, stored):
             writes.append(ChunkWrite(array, index, new))
     return writes

@@ -14,16 +14,21 @@ A save of edited chunks goes in three steps:
 
 :func:`recover` (run before any read for editing and before every save) finishes a
 committed journal and drops one that never got its manifest, so after a crash at any point
-the store holds either every chunk of the save or none. Only local folder stores are
-supported, and only arrays without sharding (one file per chunk).
+the store holds either every chunk of the save or none. Recoveries and saves of a store
+take :func:`store_lock` (a thread lock and an advisory lock file in the store), so a save
+never meets another one half-way. Only local folder stores are supported, and only arrays
+without sharding (one file per chunk).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +37,7 @@ import numpy as np
 from segviewer.core.errors import SegviewerError
 
 JOURNAL = ".segviewer-journal"
+LOCK = ".segviewer-lock"
 METADATA_FILES = (".zarray", ".zattrs", "zarr.json")
 
 
@@ -79,33 +85,63 @@ def store_root(array) -> Path:
     return Path(root)
 
 
-def write_chunks(root: Path, writes: Sequence[ChunkWrite]) -> int:
-    """Write ``writes`` into the store at ``root`` through the journal; the number of
-    chunk files replaced or deleted. Raises :class:`ChunkSaveError` (nothing or, after
-    the commit, a named remainder not written; :func:`recover` finishes it later)."""
+@contextlib.contextmanager
+def store_lock(root: Path) -> Iterator[None]:
+    """Exclusive use of the store at ``root`` for a recovery or a save: one thread of this
+    process at a time, and one process (an advisory lock file beside the store)."""
     root = Path(root)
-    recover(root)
-    if not writes:
-        return 0
-    journal = root / JOURNAL
-    try:
-        actions = _stage(root, journal, writes)
-        _commit(journal, actions)
-    except OSError as error:
-        shutil.rmtree(journal, ignore_errors=True)
-        names = sorted({_chunk_path(w.array, w.index) for w in writes})
-        raise ChunkSaveError(
-            f"{root}: could not write the journal ({error.strerror or error}); none of the "
-            f"{len(names)} edited chunks was saved and the store is unchanged",
-            names,
-        ) from None
-    return _apply(root, journal, actions)
+    with _THREAD_LOCKS.setdefault(str(root.resolve()), threading.Lock()):
+        try:
+            descriptor = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only store: no other writer can be saving either
+            yield
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
+
+
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+
+
+def write_chunks(root: Path, changes: Callable[[], Sequence[ChunkWrite]]) -> int:
+    """Under :func:`store_lock`: finish any interrupted save, then write the chunks that
+    ``changes()`` returns (computed only now, from the store as it then is) through the
+    journal; the number of chunk files replaced or deleted. Raises
+    :class:`ChunkSaveError` (nothing written, or after the commit a named remainder that
+    :func:`recover` finishes later)."""
+    root = Path(root)
+    with store_lock(root):
+        _recover(root)
+        writes = changes()
+        if not writes:
+            return 0
+        journal = root / JOURNAL
+        try:
+            actions = _stage(root, journal, writes)
+            _commit(journal, actions)
+        except OSError as error:
+            _drop(journal)
+            names = sorted({_chunk_path(w.array, w.index) for w in writes})
+            raise ChunkSaveError(
+                f"{root}: could not write the journal ({error.strerror or error}); none of "
+                f"the {len(names)} edited chunks was saved and the store is unchanged",
+                names,
+            ) from None
+        return _apply(root, journal, actions)
 
 
 def recover(root: Path) -> int:
     """Finish a committed journal left in ``root`` by a crash, or drop an uncommitted one;
     the number of chunk files it applied."""
-    journal = Path(root) / JOURNAL
+    with store_lock(Path(root)):
+        return _recover(Path(root))
+
+
+def _recover(root: Path) -> int:
+    journal = root / JOURNAL
     if not journal.exists():
         return 0
     manifest = journal / "manifest.json"
@@ -119,7 +155,7 @@ def recover(root: Path) -> int:
             f"{manifest}: a damaged save journal; expected the list of chunks of an "
             "interrupted save (move the folder away to open the store as it is)"
         ) from None
-    return _apply(Path(root), journal, actions)
+    return _apply(root, journal, actions)
 
 
 def _chunk_path(array, index: tuple[int, ...]) -> str:
@@ -164,6 +200,8 @@ def _sharded(array) -> bool:
 
 
 def _commit(journal: Path, actions: list[list[str]]) -> None:
+    for folder in {(journal / "staged" / r).parent for _, r in actions} | {journal}:
+        _sync_folder(folder)  # the staged files' names are on disk before the commit
     partial = journal / "manifest.json.partial"
     with open(partial, "w") as handle:
         json.dump({"actions": actions}, handle)
@@ -173,9 +211,18 @@ def _commit(journal: Path, actions: list[list[str]]) -> None:
     _sync_folder(journal)
 
 
+def _drop(journal: Path) -> None:
+    """Remove a journal that must not be applied: its manifest first, so that a crash
+    while removing the rest leaves nothing ``recover`` would apply."""
+    with contextlib.suppress(OSError):
+        (journal / "manifest.json").unlink(missing_ok=True)
+    shutil.rmtree(journal, ignore_errors=True)
+
+
 def _apply(root: Path, journal: Path, actions: list[list[str]]) -> int:
-    """Carry out the committed ``actions``; idempotent (a staged file already moved is
-    skipped), so a crash here is finished by :func:`recover`."""
+    """Carry out the committed ``actions``; idempotent (under the store lock, a staged
+    file already gone was moved before a crash), so a crash here is finished by
+    :func:`recover`."""
     done = 0
     for position, (kind, relative) in enumerate(actions):
         target = root / relative
@@ -197,7 +244,9 @@ def _apply(root: Path, journal: Path, actions: list[list[str]]) -> int:
                 "and are written when the store is next opened for editing",
                 rest,
             ) from None
-    shutil.rmtree(journal)
+    for folder in {(root / r).parent for _, r in actions}:
+        _sync_folder(folder)  # the renames are on disk before the journal goes
+    shutil.rmtree(journal, ignore_errors=True)  # every chunk is in place already
     return done
 
 
@@ -211,8 +260,14 @@ def _sync(path: Path) -> None:
 
 
 def _sync_folder(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
+    """Put a folder's entries on disk (where the system allows folders to be synced)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(descriptor)
+    except OSError:  # e.g. EINVAL on file systems that cannot sync a folder
+        pass
     finally:
         os.close(descriptor)

@@ -189,6 +189,7 @@ WRITERS: dict[str, Callable[[Sample, Path, str], None]] = {
     "folder": _write_folder,
     "memory": _write_folder,
     "ome-zarr": _write_ome_zarr,
+    "big-tile": _write_ome_zarr,  # a tile of a big sample, saved as a sample of its own
 }
 
 

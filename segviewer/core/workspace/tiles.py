@@ -23,11 +23,12 @@ class TileSave:
     big: BigSample
     box: tuple[slice, ...]
     masks: np.ndarray
+    baseline: np.ndarray  # the tile as read or last saved: only pixels changed since go
     revision: int
 
     def run(self) -> int:
         """The number of chunk files rewritten (core.io.big_edits.write_tile)."""
-        return write_tile(self.big, self.box, self.masks)
+        return write_tile(self.big, self.box, self.masks, self.baseline)
 
 
 class TilesMixin:
@@ -38,6 +39,7 @@ class TilesMixin:
         sample = read_tile(big, box)
         dataset = Dataset.from_samples(sample.name, [sample])
         self.tiles[dataset] = (big, sample.source.extra["box"])
+        self.tile_baselines[dataset] = sample.masks.copy()
         return self.add(dataset)
 
     def tile_of(self, dataset: Dataset | None = None) -> tuple[BigSample, tuple] | None:
@@ -56,10 +58,13 @@ class TilesMixin:
                 f"{dataset.name}: has 'ignore' pixels, which a big sample's store cannot hold; "
                 "expected classes and background only (paint them over first)"
             )
-        return TileSave(dataset, big, box, sample.masks, self.revision(0, dataset))
+        baseline = self.tile_baselines[dataset]
+        return TileSave(dataset, big, box, sample.masks, baseline, self.revision(0, dataset))
 
     def finish_tile_save(self, job: TileSave) -> None:
-        """Clear the tile's ● mark unless it was edited while the save ran."""
+        """The store now holds ``job``'s masks; clear the tile's ● mark unless it was
+        edited while the save ran."""
+        self.tile_baselines[job.dataset] = job.masks
         if self.revision(0, job.dataset) == job.revision:
             job.dataset.mark_saved(0)
         self.saved.emit(job.dataset, [0])

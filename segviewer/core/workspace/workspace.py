@@ -79,6 +79,7 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin, Ti
         self.learned: dict[Dataset, Learned] = {}  # the last learning of each dataset
         self.precedences: dict[Dataset, Precedence] = {}  # the table/learned rules' winners
         self.tiles: dict[Dataset, tuple] = {}  # tiles of big samples: (BigSample, box)
+        self.tile_baselines: dict[Dataset, np.ndarray] = {}  # their masks as last saved
 
     # -- opening and showing ----------------------------------------------------------------
     @classmethod
@@ -102,7 +103,8 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin, Ti
     def close(self, dataset: Dataset) -> None:
         """Forget ``dataset`` and its edits (a shell asks first if :meth:`unsaved` says so)."""
         self.datasets.remove(dataset)
-        for store in (self._histories, self._tallies, self.learned, self.precedences, self.tiles):
+        stores = (self._histories, self._tallies, self.learned, self.precedences)
+        for store in (*stores, self.tiles, self.tile_baselines):
             store.pop(dataset, None)
         for store in (self._hand_edited, self._examples):
             store -= {k for k in store if k[0] is dataset}
