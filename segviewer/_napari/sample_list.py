@@ -130,6 +130,9 @@ class SampleList(QWidget):
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.Interactive)
         header.setStretchLastSection(True)
+        self.view.setTextElideMode(Qt.ElideMiddle)  # long names keep their start and end
+        # a line that changes (an edit adds ●) keeps its name whole
+        self.model.dataChanged.connect(lambda *_: self.view.resizeColumnToContents(0))
         self.view.setToolTip(
             "Click a sample to show it; ● marks unsaved edits; click a header to sort"
         )
