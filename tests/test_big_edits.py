@@ -120,6 +120,19 @@ def test_a_chunk_erased_to_zero_is_deleted_and_reads_as_zero(store):
         assert_consistent(class_levels)
 
 
+def fail_after_one_move(monkeypatch) -> None:
+    """The store refuses every chunk rename after the first (a disk turning read-only)."""
+    real_move, calls = chunk_journal._move, []
+
+    def move(source, target):
+        if calls:
+            raise PermissionError(13, "Permission denied")
+        calls.append(target)
+        real_move(source, target)
+
+    monkeypatch.setattr(chunk_journal, "_move", move)
+
+
 class Crash(BaseException):
     """The process dying: nothing after it runs, no handler catches it."""
 
@@ -187,15 +200,7 @@ def test_an_unwritable_store_saves_nothing_and_keeps_the_edits(store, monkeypatc
 
 def test_a_store_that_fails_mid_save_names_the_chunks_not_written(store, monkeypatch):
     ws, expected = edited_tile(store)
-    real_move, calls = chunk_journal._move, []
-
-    def move(source, target):
-        if calls:
-            raise PermissionError(13, "Permission denied")
-        calls.append(target)
-        real_move(source, target)
-
-    monkeypatch.setattr(chunk_journal, "_move", move)
+    fail_after_one_move(monkeypatch)
     with pytest.raises(ChunkSaveError, match=r"\d+ of \d+ edited chunks were not written") as error:
         ws.save_tile()
     assert len(error.value.unsaved) >= 1 and "spot" in error.value.unsaved[0]
@@ -237,15 +242,7 @@ def test_bad_tiles_are_refused_on_one_line(store, tmp_path):
 
 def test_a_leftover_journal_is_applied_before_another_tile_is_merged(store, monkeypatch):
     ws, expected = edited_tile(store)
-    real_move, calls = chunk_journal._move, []
-
-    def move(source, target):
-        if calls:
-            raise PermissionError(13, "Permission denied")
-        calls.append(target)
-        real_move(source, target)
-
-    monkeypatch.setattr(chunk_journal, "_move", move)
+    fail_after_one_move(monkeypatch)
     with pytest.raises(ChunkSaveError):
         ws.save_tile()  # part of the save is left in the journal
     monkeypatch.undo()

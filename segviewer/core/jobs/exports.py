@@ -33,11 +33,7 @@ def export_nnunet_dataset(
     """``core.io.nnunet.export_nnunet`` with both passes on ``engine``."""
     folder = new_dataset_folder(out, dataset_id, name)
     with opened(engine, len(dataset)) as running:
-        work = functools.partial(_facts, dims=dims)
-        found = [r for _, r, _ in map_samples(dataset, work, running, progress, None, "reading")]
-        raise_failures(found)
-        kept = [i for i, fact in enumerate(found) if fact is not None]
-        survey = combine(found[i] for i in kept)
+        kept, survey = _survey(dataset, running, progress, dims)
         scheme = survey.scheme()
         with new_folder(folder) as tmp:
             make_layout(tmp)
@@ -63,11 +59,7 @@ def export_monai_dataset(
     """``core.io.monai_export.export_monai`` with both passes on ``engine``."""
     out = monai.new_export_folder(out)
     with opened(engine, len(dataset)) as running:
-        work = functools.partial(_facts, dims=dims)
-        found = [r for _, r, _ in map_samples(dataset, work, running, progress, None, "reading")]
-        raise_failures(found)
-        kept = [i for i, fact in enumerate(found) if fact is not None]
-        survey = combine(found[i] for i in kept)
+        kept, survey = _survey(dataset, running, progress, dims)
         held_out = monai.validation_cases(survey.names, validation, seed)
         with new_folder(out) as tmp:
             monai.make_layout(tmp)
@@ -81,6 +73,15 @@ def export_monai_dataset(
                 tmp, dataset.name, survey, cases, held_out, class_weights, sampler_weights, scheme
             )
     return out
+
+
+def _survey(dataset: Dataset, running: Engine, progress, dims: int | None):
+    """The first pass: ``(indices of the samples exported, their combined facts)``."""
+    work = functools.partial(_facts, dims=dims)
+    found = [r for _, r, _ in map_samples(dataset, work, running, progress, None, "reading")]
+    raise_failures(found)
+    kept = [i for i, fact in enumerate(found) if fact is not None]
+    return kept, combine(found[i] for i in kept)
 
 
 def _facts(sample: Sample, dims: int | None) -> SampleFacts | None:
