@@ -61,6 +61,35 @@ class GapMeter:
         return float(np.diff(ticks).max() * 1e3), total
 
 
+def plain_napari_toggles(viewer, meter: GapMeter) -> list[tuple[str, float]]:
+    """The baseline of the 3D toggle: the same visible layers as plain napari layers (copies,
+    same rendering and blending, no segviewer behind them), the panel's own hidden."""
+    from napari.layers import Layer
+
+    ours = [layer for layer in viewer.layers if layer.visible]
+    copies = []
+    for layer in ours:
+        data, options, kind = layer.as_layer_data_tuple()
+        options = {**options, "name": f"plain {layer.name}", "metadata": {}}
+        copies.append(viewer.add_layer(Layer.create(data, options, kind)))
+        layer.visible = False
+    gaps = []
+    for label, ndisplay in (("  plain napari: toggle to 3D", 3), ("  plain napari: back to 2D", 2)):
+        gaps.append(
+            (
+                label,
+                meter.measure(
+                    lambda n=ndisplay: setattr(viewer.dims, "ndisplay", n), lambda: True, viewer
+                )[0],
+            )
+        )
+    for layer in copies:
+        viewer.layers.remove(layer)
+    for layer in ours:
+        layer.visible = True
+    return gaps
+
+
 def main() -> int:
     viewer = napari.Viewer(show=True)
     viewer.window._qt_window.resize(1500, 950)
@@ -102,6 +131,8 @@ def main() -> int:
     draw_3d = (time.perf_counter() - start) * 1e3
     print(f"{'  one 3D frame drawn by llvmpipe':<44} {draw_3d:7.0f} ms (software GL, not counted)")
     record("toggle back to 2D", lambda: setattr(viewer.dims, "ndisplay", 2))
+    for label, gap in plain_napari_toggles(viewer, meter):
+        print(f"{label:<44} longest gap {gap:7.0f} ms  (napari alone: the baseline)", flush=True)
     widget.show_panel(widget.model)
     run_until(lambda: widget.model.libraries_loaded)
     widget.model.scope_combo.setCurrentIndex(1)

@@ -81,6 +81,15 @@ def test_prediction_beside_the_truth_with_scores_and_views(model_tab, qtbot):
     for c, name in enumerate(sample.class_names):
         expected = viewer.layers[name].colormap.map(np.array([1]))[0]
         np.testing.assert_allclose(colors.map(np.array([c + 1]))[0], expected)
+    for value in (0, 1):  # hovering names the predicted class and the error kind
+        where = tuple(int(i) for i in np.argwhere(labels == value)[0])
+        world = (*where[:-1], where[-1] + width * (1 + GAP))
+        status = viewer.layers["prediction"].get_status(world, world=True)["coordinates"]
+        assert f"predicted: {(['background', *sample.class_names])[value]}" in status
+    error_values = viewer.layers["errors"].data
+    where = tuple(int(i) for i in np.argwhere(error_values == 0)[0])
+    world = (*where[:-1], where[-1] + width * (1 + GAP))
+    assert "error: correct" in viewer.layers["errors"].get_status(world, world=True)["coordinates"]
 
     for row, truth in enumerate([~sample.masks.any(0), *(m > 0 for m in sample.masks)]):
         shown = float(tab.sample_table.item(row, 1).text())

@@ -64,6 +64,18 @@ def test_hovering_names_the_classes_and_the_tint_is_switchable(many_classes):
     nothing = tuple(int(i) for i in np.argwhere(bits == 0)[0])
     background = viewer.layers["background"].get_status(nothing, world=True)["coordinates"]
     assert "background (no class)" in background
+    # off every mask each layer still names what is there, never "[No Properties]"
+    off = viewer.layers["class2"].get_status(nothing, world=True)["coordinates"]
+    assert "class: not class2" in off
+    inside = tuple(int(i) for i in np.argwhere(bits == 0b000100)[0])
+    assert (
+        "classes: no conflict"
+        in viewer.layers["conflicts"].get_status(inside, world=True)["coordinates"]
+    )
+    assert (
+        "class: in a class"
+        in viewer.layers["background"].get_status(inside, world=True)["coordinates"]
+    )
     # defaults keep the image readable: outlined background, a light conflicts tint
     layer = viewer.layers["background"]
     assert layer.contour > 0 and layer.visible

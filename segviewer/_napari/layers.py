@@ -75,12 +75,13 @@ def conflicts_colormap(order: CombinationOrder) -> DirectLabelColormap:
 
 
 def named_values(names: dict[int, str], column: str = "class") -> dict[str, list]:
-    """Labels ``features`` naming each value: napari's status bar shows the hovered one's."""
+    """Labels ``features`` naming each value: napari's status bar shows the hovered one's
+    (give 0 a name too, or napari shows "[No Properties]" off the mask)."""
     return {"index": list(names), column: list(names.values())}
 
 
 def conflicts_features(order: CombinationOrder, class_names: list[str]) -> dict[str, list]:
-    names = {code: combination_name(code, class_names) for code in order.codes}
+    names = {0: "no conflict"} | {code: combination_name(code, class_names) for code in order.codes}
     return named_values(names, "classes")
 
 
@@ -136,7 +137,7 @@ def sample_layer_data(
             {
                 "name": "background",
                 "colormap": _colormap({1: BACKGROUND_COLOR}),
-                "features": named_values({1: "background (no class)"}),
+                "features": named_values({0: "in a class", 1: "background (no class)"}),
                 **display_modes.layer_options("background", modes["background"]),
                 "scale": scale,
                 "translate": translate,
@@ -152,7 +153,7 @@ def sample_layer_data(
                 {
                     "name": class_name,
                     "colormap": class_colormap(c),
-                    "features": named_values({1: class_name}),
+                    "features": named_values({0: f"not {class_name}", 1: class_name}),
                     "opacity": 0.6,
                     "scale": scale,
                     "translate": translate,

@@ -69,7 +69,7 @@ class Predictions:
         self._layers: dict[str, Layer] = {}  # made once by prepare_layers
         self._steps: list = []  # layer updates still to run, one per event-loop turn
         self._adding: list[Layer] = []  # view layers still to add, one per event-loop turn
-        session.sample_changed.connect(self.show_layers)
+        session.sample_changed.connect(lambda: self.show_layers(stepwise=True))
         session.edited.connect(self._on_edited)
 
     # -- data ---------------------------------------------------------------------------------
@@ -82,6 +82,11 @@ class Predictions:
         self.model_name, self.classes = model_name, list(classes)
         if "prediction" in self._layers:
             self._layers["prediction"].colormap = self._class_colors()
+            self._layers["prediction"].features = self._class_names()
+
+    def _class_names(self) -> dict[str, list]:
+        """Labels features naming each predicted value (0 is the background)."""
+        return named_values(dict(enumerate(self.classes)), "predicted")
 
     def _class_colors(self):
         """The ground truth's class colours for labels 1..C."""
@@ -185,21 +190,25 @@ class Predictions:
         if sample is None or self._adding or len(self.view_layers()) == len(VIEW_LAYERS):
             return
         empty = np.zeros(sample.spatial_shape, np.uint8)
-        errors = {code: name for code, name in ERROR_NAMES.items() if code}
         self._layers = {
             "image (prediction)": Image(sample.image, name="image (prediction)", rgb=sample.rgb),
             "background (prediction)": Labels(
                 empty.copy(),
                 name="background (prediction)",
                 colormap=_colormap({1: BACKGROUND_COLOR}),
-                features=named_values({1: "background (predicted)"}),
+                features=named_values({0: "a class (predicted)", 1: "background (predicted)"}),
             ),
-            "prediction": Labels(empty, name="prediction", colormap=self._class_colors()),
+            "prediction": Labels(
+                empty,
+                name="prediction",
+                colormap=self._class_colors(),
+                features=self._class_names(),
+            ),
             "errors": Labels(
                 empty.copy(),
                 name="errors",
                 colormap=_colormap(ERROR_COLORS),
-                features=named_values(errors, "error"),
+                features=named_values(ERROR_NAMES, "error"),
             ),
             "view titles": _titles_layer(),
         }
