@@ -133,6 +133,7 @@ def test_whole_dataset_worst_first_and_click_to_open(model_tab, qtbot):
     name = table.item(0, 0).text()
     table.cellClicked.emit(0, 0)
     assert widget.session.sample.name == name
+    qtbot.waitUntil(lambda: not tab.predictions.updating, timeout=5000)  # one layer a turn
     assert viewer.layers["prediction"].visible
     assert viewer.layers["prediction"].data is tab.predictions.shown_labels()
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def _stamp(path) -> tuple[str, int, int] | None:
     with an older time makes another stamp."""
     try:
         info = os.stat(path)
-        if os.path.isdir(path):
+        if stat.S_ISDIR(info.st_mode):
             return (os.path.abspath(path), *_folder_stamp(path))
     except OSError:
         return None
