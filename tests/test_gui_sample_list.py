@@ -16,6 +16,12 @@ def test_sort_and_filter_the_samples(panel, qtbot, tmp_path):  # noqa: F811
     wait_for_summaries(qtbot, widget)
     samples = widget.sample_list
     assert samples.rowCount() == 7
+    assert widget.samples_label.text() == "<b>Samples</b> (7)"  # all read (one unreadable)
+    dataset, lines = widget.session.dataset, widget.lines.summaries[id(widget.session.dataset)]
+    kept, lines[2:5] = lines[2:5], [None] * 3  # three still being read
+    widget._on_summary(dataset)
+    assert widget.samples_label.text() == "<b>Samples</b> (7; 4 read…)"
+    lines[2:5] = kept
     names = [samples.text(r, 0) for r in range(7)]
     assert names == [f"sample_00{i}" for i in range(6)] + ["volume_000"]
 

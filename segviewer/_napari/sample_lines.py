@@ -68,6 +68,11 @@ class SampleLines:
         if self.listed is not None and (owner is None or owner is self.listed):
             self.view.model.changed(index, index)
 
+    def read_count(self, dataset: Dataset) -> int:
+        """How many of ``dataset``'s lines have their summary (or their reading error)."""
+        lines = self.summaries.get(id(dataset), [])
+        return len(lines) - lines.count(None)
+
     def _rows(self) -> int:
         return 0 if self.listed is None else len(self.listed)
 

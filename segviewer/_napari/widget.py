@@ -237,7 +237,7 @@ class SegViewerWidget(QWidget):
         self.dataset_combo.setCurrentIndex(self.session.datasets.index(dataset))
         if self.lines.listed is not dataset:
             self.lines.fill(dataset)
-            self.samples_label.setText(f"<b>Samples</b> ({len(dataset)})")
+            self._title_samples(dataset)
         self.sample_list.select(self.session.index)
         self.position_label.setText(f"{self.session.index + 1} / {len(dataset)}")
         self._refresh_counts()
@@ -271,7 +271,15 @@ class SegViewerWidget(QWidget):
             self.model.load_libraries()
         self._refresh_tab()
 
+    def _title_samples(self, dataset: Dataset) -> None:
+        """"Samples (N)", with how many are read while their summaries come in."""
+        read, total = self.lines.read_count(dataset), len(dataset)
+        progress = "" if read >= total else f"; {read:,} read…"
+        self.samples_label.setText(f"<b>Samples</b> ({total:,}{progress})")
+
     def _on_summary(self, dataset: Dataset) -> None:
+        if dataset is self.lines.listed:
+            self._title_samples(dataset)
         if dataset is self.session.dataset and self.current_panel() is self.statistics:
             self._schedule_redraw()
 
