@@ -272,7 +272,7 @@ class SegViewerWidget(QWidget):
         self._refresh_tab()
 
     def _title_samples(self, dataset: Dataset) -> None:
-        """ "Samples (N)", with how many are read while their summaries come in."""
+        """Title the list "Samples (N)", adding how many are read while summaries come in."""
         read, total = self.lines.read_count(dataset), len(dataset)
         progress = "" if read >= total else f"; {read:,} read…"
         self.samples_label.setText(f"<b>Samples</b> ({total:,}{progress})")

@@ -75,7 +75,7 @@ def _listed_names(listing: Path) -> list[str]:
 def _entries(folder: Path) -> list[tuple[Path, object]]:
     """``(path, is it a regular file)`` for the entries of ``folder``, sorted; the file type
     comes from the listing itself (no stat per file) except for links, which are followed.
-    The paths come from ``iterdir`` (which joins without re-parsing: 10× faster than
+    The paths come from ``iterdir`` (which joins without re-parsing: ~4× faster than
     ``Path(entry.path)`` on 10,000 files), the types from ``scandir``."""
     if not os.path.isdir(folder):
         return []
