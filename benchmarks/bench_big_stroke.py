@@ -18,6 +18,7 @@ import time
 
 import napari
 import numpy as np
+from plain_napari import plain_copies  # the benchmarks run as scripts, side by side
 from qtpy.QtWidgets import QApplication
 
 from segviewer.core.data.sample import Dataset
@@ -60,24 +61,10 @@ def napari_gaps(viewer, size: int) -> tuple[list[float], list[float]]:
     """The baseline: the same scene as plain napari layers (copies of the panel's image and
     labels layers, same colours and opacity, no segviewer behind them), the panel's own
     hidden; the stroke on the copy of the class layer. What napari itself costs."""
-    from napari.layers import Layer
-
-    ours = [layer for layer in viewer.layers if layer.visible]
-    copies = []
-    for layer in ours:
-        data, options, kind = layer.as_layer_data_tuple()
-        options = {**options, "name": f"plain {layer.name}", "metadata": {}}
-        copies.append(viewer.add_layer(Layer.create(data.copy(), options, kind)))
-        layer.visible = False
-    for _ in range(20):
-        QApplication.processEvents()
-    try:
+    with plain_copies(viewer):
+        for _ in range(20):
+            QApplication.processEvents()
         return paint_gaps(viewer, viewer.layers["plain cell"], size)
-    finally:
-        for layer in copies:
-            viewer.layers.remove(layer)
-        for layer in ours:
-            layer.visible = True
 
 
 def main() -> int:

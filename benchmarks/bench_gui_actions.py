@@ -17,6 +17,7 @@ import time
 
 import napari
 import numpy as np
+from plain_napari import plain_copies  # the benchmarks run as scripts, side by side
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication
 
@@ -62,31 +63,15 @@ class GapMeter:
 
 
 def plain_napari_toggles(viewer, meter: GapMeter) -> list[tuple[str, float]]:
-    """The baseline of the 3D toggle: the same visible layers as plain napari layers (copies,
-    same rendering and blending, no segviewer behind them), the panel's own hidden."""
-    from napari.layers import Layer
-
-    ours = [layer for layer in viewer.layers if layer.visible]
-    copies = []
-    for layer in ours:
-        data, options, kind = layer.as_layer_data_tuple()
-        options = {**options, "name": f"plain {layer.name}", "metadata": {}}
-        copies.append(viewer.add_layer(Layer.create(data, options, kind)))
-        layer.visible = False
+    """The baseline of the 3D toggle: the same visible layers as plain napari layers."""
     gaps = []
-    for label, ndisplay in (("  plain napari: toggle to 3D", 3), ("  plain napari: back to 2D", 2)):
-        gaps.append(
-            (
-                label,
-                meter.measure(
-                    lambda n=ndisplay: setattr(viewer.dims, "ndisplay", n), lambda: True, viewer
-                )[0],
-            )
-        )
-    for layer in copies:
-        viewer.layers.remove(layer)
-    for layer in ours:
-        layer.visible = True
+    with plain_copies(viewer):
+        for label, ndisplay in (
+            ("  plain napari: toggle to 3D", 3),
+            ("  plain napari: back to 2D", 2),
+        ):
+            toggle = lambda n=ndisplay: setattr(viewer.dims, "ndisplay", n)  # noqa: E731
+            gaps.append((label, meter.measure(toggle, lambda: True, viewer)[0]))
     return gaps
 
 
