@@ -16,6 +16,7 @@ from pathlib import Path
 import napari
 import numpy as np
 from bench_gui_train import run_until  # the benchmarks run as scripts, side by side
+from closing import close_discarding_edits  # benchmarks run as scripts, side by side
 from qtpy.QtCore import QTimer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,7 +48,7 @@ def open_and_fill(folder: Path) -> tuple[float, float, float, float]:
     first = int(np.searchsorted(ticks, start + shown))
     long = [(round(ticks[i] - start, 2), round(g)) for i, g in enumerate(gaps) if g > 100]
     print("   gaps over 100 ms (start s, ms):", long)
-    viewer.close()
+    close_discarding_edits(viewer)
     return shown, filled, float(gaps[:first].max()), float(gaps[first:].max())
 
 
