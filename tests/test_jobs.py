@@ -4,6 +4,7 @@ run, killed workers, failing samples, cancelling, and the summary index (issue 1
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -16,9 +17,11 @@ from loopback_cluster import loopback_cluster
 import segviewer.core.jobs.summaries as summaries_module
 from segviewer.cli import main
 from segviewer.core.io.readers import open_dataset
-from segviewer.core.jobs import dataset_summaries, map_samples, open_engine
+from segviewer.core.jobs import SYNCHRONOUS, EngineSpec, dataset_summaries, map_samples, open_engine
+from segviewer.core.jobs.samples import SampleFailure, failures_message
 from segviewer.core.progress import Cancelled, Progress
 from segviewer.core.stats.index import SummaryIndex
+from segviewer.core.workspace import Workspace
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
 
@@ -192,3 +195,56 @@ def test_a_cluster_exports_the_same_nnunet_dataset(data, scheduler, tmp_path, ca
     original = next(s for s in open_dataset(data) if s.name == back.name)
     assert np.array_equal(back.masks, original.masks)
     assert np.array_equal(back.image, original.image)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def edited_workspace(data: Path) -> Workspace:
+    """The sample folder with one sample edited (shown later: its copy must travel)."""
+    ws = Workspace.open(data)
+    ws.show(3)
+    ws.policy.conflicts = "allow"
+    ws.paint("spot", (slice(4, 20), slice(6, 30)))
+    ws.show(0)
+    return ws
+
+
+def test_the_workspace_saves_on_a_cluster_the_files_of_one_process(data, scheduler, tmp_path):
+    ws = edited_workspace(data)
+    for where in (SYNCHRONOUS, scheduler):
+        ws.save(tmp_path / where.replace("/", "_"), "masks", engine=EngineSpec(where))
+    one, cluster = (tree(tmp_path / w.replace("/", "_")) for w in (SYNCHRONOUS, scheduler))
+    assert one == cluster and len(cluster) > 13
+    back = open_dataset(tmp_path / "synchronous")
+    edited = ws.sample_of(3)
+    assert back.names[3] == edited.name and edited.masks[1, 4:20, 6:30].all()
+    assert np.array_equal(back.sample(3).masks, edited.masks)  # the edit, not the file
+
+
+def test_the_workspace_exports_on_a_cluster_the_files_of_one_process(data, scheduler, tmp_path):
+    ws = edited_workspace(data)
+    for framework in ("nnunet", "monai"):
+        options = {"dataset_id": 9, "name": "x"} if framework == "nnunet" else {}
+        trees = []
+        for where in (SYNCHRONOUS, scheduler):
+            out = tmp_path / framework / where.replace("/", "_")
+            job = ws.prepare_export(framework, out, dims=2, **options)
+            trees.append(tree(job.run(engine=EngineSpec(where))))
+        files = {"nnunet": 12 * 2 + 1, "monai": 12 * 3 + 2}[framework]  # MONAI: a file per class
+        assert trees[0] == trees[1] and len(trees[0]) == files
+    snippet = (tmp_path / "monai" / SYNCHRONOUS / "train_monai.py").read_text()
+    written = re.search(r"CLASS_WEIGHTS = torch.tensor\(\[(.*)\]", snippet).group(1)
+    expected = ws.stats().normalized_weights()["median_frequency"]  # the edit counted
+    np.testing.assert_allclose([float(w) for w in written.split(",")], expected, rtol=1e-5)
+
+
+def test_many_failures_stay_one_readable_line():
+    failures = [SampleFailure(i, f"s{i}", f"s{i}: unreadable") for i in range(25)]
+    line = failures_message(failures)
+    assert line.startswith("25 samples failed: s0: unreadable; s1: unreadable; s2: unreadable;")
+    assert line.endswith("and 22 more (s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, …)")
+    assert failures_message(failures[:4]).endswith("; and 1 more (s3)")

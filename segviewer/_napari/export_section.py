@@ -1,7 +1,9 @@
-"""The Save tab's "Export for training" section: the dataset for nnU-Net v2 or MONAI."""
+"""The Save tab's "Export for training" section: the dataset for nnU-Net v2 or MONAI, on
+the panel's dataset job engine (the Statistics page's "Dataset jobs" setting)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from napari.qt.threading import create_worker
@@ -15,9 +17,12 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
 )
+from superqt import QFlowLayout
 
+from segviewer._napari.progress import progress_bar
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
+from segviewer.core.progress import Cancelled
 from segviewer.core.stats.weights import SCHEMES
 
 FRAMEWORKS = {"nnunet": "nnU-Net v2 raw dataset", "monai": "MONAI datalist + snippet"}
@@ -51,7 +56,15 @@ class ExportSection(QGroupBox):
         form.addRow("Export:", self.dims_combo)
         self.export_button = QPushButton("Export…", toolTip="Write the dataset as it is now")
         self.export_button.clicked.connect(self._dialog)
-        form.addRow(self.export_button)
+        self.cancel_button = QPushButton(
+            "Cancel", enabled=False, toolTip="Stop the export (nothing half-written)"
+        )
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QFlowLayout()
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.cancel_button)
+        form.addRow(buttons)
+        self._stop = threading.Event()
         self._show_options()
 
     @property
@@ -91,22 +104,32 @@ class ExportSection(QGroupBox):
         except SegviewerError as error:
             show_error(str(error))
             return False
-        self.worker = create_worker(_run, job)
+        self._stop.clear()
+        self.worker = create_worker(_run, job, self.session.engine_spec, self._stop)
         self.worker.returned.connect(_report)
         self.worker.finished.connect(self._on_finished)
         self.export_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
         self.worker.start()
         return True
+
+    def cancel(self) -> None:
+        """Stop the export: nothing is left behind."""
+        self._stop.set()
 
     def _on_finished(self) -> None:
         self.worker = None
         self.export_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
 
 
-def _run(job) -> str:
-    """Run an ExportJob; the line to show (where it went, or what went wrong)."""
+def _run(job, engine, stop: threading.Event) -> str:
+    """Run an ExportJob on ``engine``; the line to show (where it went, or why not)."""
     try:
-        return f"Exported to {job.run()}"
+        with progress_bar(f"Exporting {job.dataset.name}", stop) as progress:
+            return f"Exported to {job.run(progress, engine)}"
+    except Cancelled:
+        return "Export cancelled; nothing was written."
     except SegviewerError as error:
         return f"error: {error}"
 

@@ -108,7 +108,7 @@ class SavePanel(QWidget):
             show_error(str(error))
             return False
         self._stop.clear()
-        self.worker = create_worker(_run, job, self._stop)
+        self.worker = create_worker(_run, job, self.session.engine_spec, self._stop)
         self.worker.returned.connect(lambda outcome: self._on_returned(job, outcome))
         self.worker.finished.connect(self._on_finished)
         self.save_button.setEnabled(False)
@@ -135,11 +135,11 @@ class SavePanel(QWidget):
         self.cancel_button.setEnabled(False)
 
 
-def _run(job, stop: threading.Event) -> str | None:
-    """Run a SaveJob; None when written, else CANCELLED or what went wrong."""
+def _run(job, engine, stop: threading.Event) -> str | None:
+    """Run a SaveJob on ``engine``; None when written, else CANCELLED or what went wrong."""
     try:
         with progress_bar(f"Saving {job.dataset.name}", stop) as progress:
-            job.run(progress)
+            job.run(progress, engine)
     except Cancelled:
         return CANCELLED
     except SegviewerError as error:

@@ -69,7 +69,8 @@ class StatsPanel(QWidget):
         form.addRow("β:", self.beta_edit)
         self.jobs_edit = QLineEdit(placeholderText="local (one worker per core)")
         self.jobs_edit.setToolTip(
-            "Where reading and counting whole datasets runs, for datasets opened next: empty "
+            "Where whole-dataset jobs run (reading and counting for datasets opened next, "
+            "saving, exports): empty "
             "for a local Dask cluster (small datasets in napari), a scheduler address "
             "(tcp://host:8786) for a cluster that sees the same files, or 'synchronous'"
         )

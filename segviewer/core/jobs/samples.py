@@ -21,6 +21,7 @@ from segviewer.core.jobs.engine import Engine
 from segviewer.core.progress import Progress, ensure
 
 MAX_CHUNK = 32  # samples per task, at most
+SHOWN_MESSAGES, SHOWN_NAMES = 3, 10  # of failed samples, in the one line that reports them
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,13 @@ def _run_chunk(work, refs: list[tuple[int, SampleRef]]) -> list[tuple[int, Any, 
 
 
 def failures_message(failures: Sequence[SampleFailure]) -> str:
-    """One line for every failed sample: its own message, or a count and each message."""
+    """One line for the failed samples: the count, the first few messages, then the names
+    of the first others (a whole dataset that fails stays one readable line)."""
     if len(failures) == 1:
         return failures[0].message
-    return f"{len(failures)} samples failed: " + "; ".join(f.message for f in failures)
+    line = "; ".join(f.message for f in failures[:SHOWN_MESSAGES])
+    rest = failures[SHOWN_MESSAGES:]
+    if rest:
+        names = ", ".join(f.name for f in rest[:SHOWN_NAMES])
+        line += f"; and {len(rest)} more ({names}{', …' if len(rest) > SHOWN_NAMES else ''})"
+    return f"{len(failures)} samples failed: {line}"

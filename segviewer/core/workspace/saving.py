@@ -1,9 +1,12 @@
 """The Workspace's saves: the samples as the user has them now, into a new folder.
 
-A save is prepared on the caller's thread (a :class:`SaveJob` holds copies of the samples
-in memory, so the user may go on painting) and run anywhere, e.g. in a worker; once it has
-run, the samples not edited since lose their ● edited mark. The precedence of the
-``table`` and ``learned`` rules, if the dataset has one, is written as ``precedence.json``.
+A save or an export is prepared on the caller's thread (the job holds copies of the edited
+samples, so the user may go on painting) and run anywhere, e.g. in a worker, on a dataset
+job engine (``core.jobs``: a local Dask cluster from 64 samples, a cluster by address, or
+in-process): each task reads its samples (an edited one travels as its copy) and writes
+them. Once a save has run, the samples not edited since lose their ● edited mark. The
+precedence of the ``table`` and ``learned`` rules, if the dataset has one, is written as
+``precedence.json``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import numpy as np
 
 from segviewer.core.data.sample import Dataset, Sample, SampleRef
 from segviewer.core.errors import SegviewerError
-from segviewer.core.io.writers import CONTAINERS, FORMATS, save_samples
-from segviewer.core.progress import Progress, ensure
-from segviewer.core.stats.classes import ClassStats, tally
+from segviewer.core.io.writers import CONTAINERS, FORMATS
+from segviewer.core.jobs.engine import Engine, EngineSpec, opened
+from segviewer.core.jobs.summaries import dataset_summaries, raise_failures
+from segviewer.core.progress import Progress
+from segviewer.core.stats.classes import ClassStats, check_same_classes, tally
+from segviewer.core.stats.index import SummaryIndex, as_summary
 
 
 @dataclass
@@ -33,18 +39,21 @@ class SaveJob:
     extras: dict[str, str]  # text files written beside the samples (precedence.json)
     container: str | None = None  # None: each sample in its own; or e.g. "ome-zarr"
 
-    def run(self, progress: Progress | None = None) -> Path:
-        """Write every sample (touches no array the user can change)."""
-        progress = ensure(progress)
-        progress.start(len(self.indices), "saving")
+    def run(
+        self, progress: Progress | None = None, engine: Engine | EngineSpec | None = None
+    ) -> Path:
+        """Write every sample on ``engine`` (touches no array the user can change)."""
+        from segviewer.core.jobs.saving import save_dataset
 
-        def samples():
-            for index in self.indices:
-                yield self.copies.get(index) or self.dataset.refs[index].load()
-                progress.step()
-
-        return save_samples(
-            samples(), self.out, self.format, extras=self.extras, container=self.container
+        refs = [
+            _frozen(self.dataset.refs[i], self.copies[i])
+            if i in self.copies
+            else self.dataset.refs[i]
+            for i in self.indices
+        ]
+        chosen = Dataset(self.dataset.name, refs, cache_size=0)
+        return save_dataset(
+            chosen, self.out, self.format, engine, progress, self.extras, self.container
         )
 
 
@@ -98,33 +107,49 @@ class SavingMixin:
         scope: str = "dataset",
         progress: Progress | None = None,
         container: str | None = None,
+        engine: Engine | EngineSpec | None = None,
     ) -> Path:
         """Write the samples as the user has them now into the new folder ``out`` (each in
-        its own container; sources are never overwritten); saved samples lose their mark."""
+        its own container; sources are never overwritten) on ``engine`` (default: a local
+        cluster from 64 samples, in-process for samples held in memory); saved samples lose
+        their mark."""
         job = self.prepare_save(out, format, scope, container)
-        path = job.run(progress)
+        path = job.run(progress, engine)
         self.finish_save(job)
         return path
 
     def prepare_export(self, framework: str, out: str | Path, **options) -> ExportJob:
         """An :class:`ExportJob` of the dataset as the user has it now: copies of the edited
-        samples are taken here, so the job may run in a thread while editing goes on."""
+        samples (and their tallies, for MONAI's class weights) are taken here, so the job
+        may run in a thread while editing goes on."""
         if framework not in ("nnunet", "monai"):
             raise SegviewerError(f"unknown framework {framework!r}; expected nnunet or monai")
         dataset = self._require_dataset()
+        copies = {
+            i: self.snapshot(i)
+            for i in range(len(dataset))
+            if dataset.is_edited(i) or i == self.index
+        }
         refs = [
-            _frozen(ref, self.snapshot(i)) if dataset.is_edited(i) or i == self.index else ref
-            for i, ref in enumerate(dataset.refs)
+            _frozen(ref, copies[i]) if i in copies else ref for i, ref in enumerate(dataset.refs)
         ]
-        return ExportJob(framework, Dataset(dataset.name, refs, cache_size=0), Path(out), options)
+        tallies = {i: tally(copy.masks, copy.ignore) for i, copy in copies.items()}
+        chosen = Dataset(dataset.name, refs, cache_size=0)
+        classes = list(self.sample.class_names)
+        return ExportJob(framework, chosen, Path(out), options, tallies, classes, self.index)
 
     def export_nnunet(
-        self, out: str | Path, dataset_id: int, name: str, dims: int | None = None
+        self,
+        out: str | Path,
+        dataset_id: int,
+        name: str,
+        dims: int | None = None,
+        engine: Engine | EngineSpec | None = None,
     ) -> Path:
         """The dataset as the user has it now (edits included) as the nnU-Net v2 raw dataset
         ``out/DatasetNNN_NAME`` (core.io.nnunet); ``dims`` keeps only 2D or 3D samples."""
         job = self.prepare_export("nnunet", out, dataset_id=dataset_id, name=name, dims=dims)
-        return job.run()
+        return job.run(engine=engine)
 
     def export_monai(
         self,
@@ -133,16 +158,27 @@ class SavingMixin:
         validation: float = 0.2,
         seed: int = 0,
         dims: int | None = None,
+        engine: Engine | EngineSpec | None = None,
     ) -> Path:
         """The dataset as the user has it now as a MONAI datalist folder with its files and a
         training snippet using the class weights of ``scheme`` (core.io.monai_export)."""
         options = {"scheme": scheme, "validation": validation, "seed": seed, "dims": dims}
-        return self.prepare_export("monai", out, **options).run()
+        return self.prepare_export("monai", out, **options).run(engine=engine)
 
 
 def _frozen(ref: SampleRef, copy: Sample) -> SampleRef:
     """``ref`` reading ``copy`` (a snapshot) instead of its files."""
-    return SampleRef(ref.name, lambda: copy, ref.source)
+    return SampleRef(ref.name, Snapshot(copy), ref.source)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Loads a copy taken earlier; it pickles, so a task carries the copy to a Dask worker."""
+
+    sample: Sample
+
+    def __call__(self) -> Sample:
+        return self.sample
 
 
 @dataclass
@@ -153,25 +189,49 @@ class ExportJob:
     dataset: Dataset
     out: Path
     options: dict
+    tallies: dict[int, np.ndarray]  # the copies' tallies
+    classes: list[str]  # the shown sample's
+    shown: int  # its index
 
-    def run(self) -> Path:
-        if self.framework == "nnunet":
-            from segviewer.core.io.nnunet import export_nnunet
-
-            return export_nnunet(self.dataset, self.out, **self.options)
-        from segviewer.core.io.monai_export import export_monai
+    def run(
+        self, progress: Progress | None = None, engine: Engine | EngineSpec | None = None
+    ) -> Path:
+        """Export on ``engine`` (core.jobs.exports; the same files whatever the engine)."""
+        from segviewer.core.jobs.exports import export_monai_dataset, export_nnunet_dataset
         from segviewer.core.stats.weights import SCHEMES
 
         options = dict(self.options)
-        scheme = options.pop("scheme", "median_frequency")
-        if scheme not in SCHEMES:
-            raise SegviewerError(f"unknown scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
-        samples = [self.dataset.sample(i) for i in range(len(self.dataset))]
-        stats = ClassStats(
-            samples[0].class_names,
-            [s.name for s in samples],
-            np.stack([tally(s.masks, s.ignore) for s in samples]),
-        )
-        weights = stats.normalized_weights()[scheme].tolist()
-        sampler = stats.sampler_weights().tolist()
-        return export_monai(self.dataset, self.out, weights, sampler, scheme, **options)
+        with opened(engine, len(self.dataset)) as running:
+            if self.framework == "nnunet":
+                return export_nnunet_dataset(
+                    self.dataset, self.out, engine=running, progress=progress, **options
+                )
+            scheme = options.pop("scheme", "median_frequency")
+            if scheme not in SCHEMES:
+                choices = ", ".join(SCHEMES)
+                raise SegviewerError(f"unknown scheme {scheme!r}; expected one of {choices}")
+            stats = self.stats(running, progress)
+            weights = stats.normalized_weights()[scheme].tolist()
+            sampler = stats.sampler_weights().tolist()
+            return export_monai_dataset(
+                self.dataset,
+                self.out,
+                weights,
+                sampler,
+                scheme,
+                engine=running,
+                progress=progress,
+                **options,
+            )
+
+    def stats(self, engine: Engine, progress: Progress | None = None) -> ClassStats:
+        """The class statistics of every sample: the copies' tallies, the others' from the
+        summary index or read on ``engine``."""
+        others = [i for i in range(len(self.dataset)) if i not in self.tallies]
+        records = dataset_summaries(self.dataset, engine, "auto", SummaryIndex(), progress, others)
+        raise_failures(records)
+        rows, names = dict(self.tallies), self.dataset.names
+        for i, record in zip(others, records, strict=True):
+            check_same_classes((names[self.shown], self.classes), (names[i], record["classes"]))
+            rows[i] = as_summary(record).tally
+        return ClassStats(self.classes, names, np.stack([rows[i] for i in range(len(names))]))
