@@ -9,6 +9,10 @@ task per thread it has, so two single-threaded workers use two cores, not four (
 nannies set ``OMP_NUM_THREADS=1`` for the same reason; a worker started without one may
 not). In-process (``--scheduler synchronous``, small jobs) torch keeps all its threads.
 
+``predict_files`` is the panel's whole-dataset run (and ``Workspace.predict``'s with an
+engine): each task writes its samples' labels and probabilities as ``.npy`` files into a
+folder the workers see, and sends back their paths and scores.
+
 Results are the same whatever the engine: the labels written are equal byte for byte and
 the scores equal. (oneDNN's convolutions round the last bit of a probability differently
 with one thread than with several, so a pixel where two classes tie within ~1e-7 could
@@ -25,20 +29,22 @@ import os
 import sys
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from segviewer.core.data.sample import Dataset, Sample
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.atomic import new_folder, write_image
 from segviewer.core.io.writers import write_sample
 from segviewer.core.jobs.engine import Engine, EngineSpec, opened
-from segviewer.core.jobs.samples import map_samples
+from segviewer.core.jobs.samples import SampleFailure, map_samples
 from segviewer.core.jobs.summaries import raise_failures
 from segviewer.core.model.evaluation import channel_axis_of, prediction_sample
 from segviewer.core.model.files import LoadedModel
-from segviewer.core.model.inference import predict_labels
+from segviewer.core.model.inference import predict_both, predict_labels
 from segviewer.core.model.scores import Scores, error_map, score_sample
 from segviewer.core.progress import Progress
 
@@ -137,6 +143,81 @@ def _predict_and_write(sample: Sample, folder: Path, spec: ModelSpec) -> str:
     model, labels = _labels(sample, spec)
     write_sample(prediction_sample(sample, labels, model.info.classes), folder, "index")
     return sample.name
+
+
+# -- predict into files (the panel's whole-dataset run) ---------------------------------------
+@dataclass(frozen=True)
+class PredictedFiles:
+    """One sample's prediction as a task wrote it: index labels (uint8, 0 = background) and
+    probabilities (float16, background first) in ``.npy`` files, and its scores against the
+    masks as read from the sample's files."""
+
+    labels: str
+    probabilities: str
+    scores: Scores
+
+    def load(self) -> tuple[np.ndarray, np.ndarray]:
+        """The labels and probabilities, memory-mapped read-only."""
+        return np.load(self.labels, mmap_mode="r"), np.load(self.probabilities, mmap_mode="r")
+
+
+def on_workers(dataset: Dataset, spec: ModelSpec) -> bool:
+    """Whether a job of ``spec`` may leave this process: the model runs on the CPU and every
+    sample is read from files (samples held only in memory, e.g. napari's sample data,
+    would travel whole)."""
+    return spec.device != "cuda" and all(ref.source.paths for ref in dataset.refs)
+
+
+def predict_files(
+    dataset: Dataset,
+    spec: ModelSpec,
+    folder: Path,
+    engine: Engine | EngineSpec | None = None,
+    progress: Progress | None = None,
+    indices: Sequence[int] | None = None,
+) -> Iterator[tuple[int, PredictedFiles | SampleFailure]]:
+    """Predict the samples ``indices`` (default: all), each task writing its samples'
+    files into ``folder`` (which the workers must see); yield ``(index, PredictedFiles or
+    SampleFailure)`` in index order, as the engine returns them."""
+    indices = list(range(len(dataset))) if indices is None else list(indices)
+    work = functools.partial(_predict_to_files, folder=str(folder), spec=spec)
+    with opened(_on_gpu(spec, engine), len(indices)) as running:
+        found = map_samples(dataset, work, running, progress, indices, "predicting")
+        for index, result, _ in found:
+            yield index, result
+
+
+def _predict_to_files(sample: Sample, folder: str, spec: ModelSpec) -> PredictedFiles:
+    _one_thread_on_a_worker()
+    model = model_for(spec)
+    try:
+        labels, probabilities = predict_both(
+            model, sample.image, channel_axis_of(sample), spec.device, spec.precision,
+            where=sample.name,
+        )  # fmt: skip
+    except SegviewerError:
+        raise
+    except Exception as error:  # a user's model may raise anything: the sample fails alone
+        raise SegviewerError(
+            f"model {model.info.name!r} failed on {sample.name}: {error}"
+        ) from None
+    stem = os.path.join(folder, uuid.uuid4().hex)  # sample names need not be unique
+    return PredictedFiles(
+        _write_npy(f"{stem}-labels.npy", labels, sample.name),
+        _write_npy(f"{stem}-probabilities.npy", probabilities, sample.name),
+        score_sample(sample.masks, labels, sample.ignore),
+    )
+
+
+def _write_npy(path: str, array: np.ndarray, name: str) -> str:
+    try:
+        np.save(path, array)
+    except OSError as error:
+        raise SegviewerError(
+            f"{name}: cannot write its prediction to {path} ({error.strerror or error}); "
+            "the workers must see this folder"
+        ) from None
+    return path
 
 
 # -- evaluate ---------------------------------------------------------------------------------

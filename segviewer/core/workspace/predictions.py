@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from segviewer.core.errors import SegviewerError
+from segviewer.core.jobs.engine import Engine, EngineSpec
 from segviewer.core.model.scores import Scores, error_map, score_sample
 from segviewer.core.progress import Progress, ensure
 from segviewer.core.workspace.prediction_files import PredictionFiles
@@ -44,17 +46,29 @@ class PredictionsMixin:
         device: str = "cpu",
         progress: Progress | None = None,
         precision: str = "auto",
+        engine: Engine | EngineSpec | None = None,
     ) -> list[int]:
         """Run ``model`` (a registered name, a model file or a LoadedModel) on the shown
-        sample or on every sample; return the indices predicted."""
+        sample or on every sample; return the indices predicted.
+
+        With ``engine``, a whole-dataset run of a model named or in a file, on the CPU, over
+        samples read from files, is a dataset job there (``core.jobs.models.predict_files``):
+        the same labels, written by the tasks into :attr:`prediction_files`' folder. A
+        sample that fails there is named after the others were predicted."""
+        from segviewer.core.jobs.models import ModelSpec, on_workers
         from segviewer.core.model.evaluation import channel_axis_of, check_classes
         from segviewer.core.model.inference import choose_device, predict_both
         from segviewer.core.model.registry import open_model
 
         dataset = self._require_dataset()
         device = choose_device(device)
+        classes = ["background", *self.sample.class_names]
+        if engine is not None and scope == "dataset" and isinstance(model, str):
+            spec = ModelSpec(model, tuple(classes), device, precision)
+            if on_workers(dataset, spec):
+                return self._predict_on(engine, dataset, spec, progress)
         if isinstance(model, str):
-            model = open_model(model, ["background", *self.sample.class_names])
+            model = open_model(model, classes)
         indices = list(range(len(dataset))) if scope == "dataset" else [self.index]
         progress = ensure(progress)
         progress.start(len(indices), f"predicting with {model.info.name}")
@@ -83,6 +97,30 @@ class PredictionsMixin:
             )
             progress.step(sample.name)
         return indices
+
+    def _predict_on(self, engine, dataset: Dataset, spec, progress: Progress | None) -> list[int]:
+        """Every sample predicted by ``spec`` as a dataset job on ``engine``."""
+        from segviewer.core.jobs.models import model_for, predict_files
+        from segviewer.core.jobs.samples import SampleFailure, failures_message
+        from segviewer.core.model.evaluation import check_classes
+
+        model = model_for(spec)  # here too: its name and classes
+        check_classes(model.info.classes, self.sample)
+        revisions = [self.revision(i, dataset) for i in range(len(dataset))]
+        folder = self.prediction_files.folder()
+        done, failures = [], []
+        for index, found in predict_files(dataset, spec, folder, engine, progress):
+            if isinstance(found, SampleFailure):
+                failures.append(found)
+                continue
+            labels, probabilities = found.load()
+            self.add_prediction(dataset, index, Prediction(
+                labels, probabilities, model.info.name, list(model.info.classes), revisions[index]
+            ))  # fmt: skip
+            done.append(index)
+        if failures:
+            raise SegviewerError(failures_message(failures))
+        return done
 
     def add_prediction(self, dataset: Dataset, index: int, prediction: Prediction) -> None:
         """Keep ``prediction`` for sample ``index``, its arrays on disk (memory-mapped);
