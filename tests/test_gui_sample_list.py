@@ -86,3 +86,28 @@ def test_an_unreachable_scheduler_is_a_warning_and_napari_reads_instead(panel, q
     assert all("×" in widget.sample_list.text(r, 1) for r in range(2))
     messages = [n.message for n in notification_manager.records]
     assert any("cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in m for m in messages)
+
+
+def test_columns_fit_the_summaries_without_refitting_every_batch(
+    panel,  # noqa: F811
+    qtbot,
+    tmp_path,
+    monkeypatch,
+):
+    from segviewer._napari import sample_lines
+    from segviewer.core.jobs import SYNCHRONOUS, EngineSpec
+
+    _, widget = panel
+    folder = tmp_path / "d"
+    assert main(["sample", "--out", str(folder), "--count", "12", "--volumes", "0"]) == 0
+    monkeypatch.setattr(sample_lines, "BATCH_SECONDS", 0)  # a batch per sample
+    batches, fits = [], []
+    on_batch, fit = widget.lines._on_batch, widget.lines.view.fit_columns
+    monkeypatch.setattr(widget.lines, "_on_batch", lambda *a: (batches.append(1), on_batch(*a)))
+    monkeypatch.setattr(widget.lines.view, "fit_columns", lambda: (fits.append(1), fit()))
+    widget.session.engine_spec = EngineSpec(SYNCHRONOUS)
+    widget.open_paths([str(folder)])
+    wait_for_summaries(qtbot, widget)
+    assert len(batches) >= 12 and len(fits) <= 3  # listed, first summaries, all in
+    view, shape = widget.sample_list.view, widget.sample_list.text(0, 1)
+    assert view.columnWidth(1) >= view.fontMetrics().horizontalAdvance(shape)

@@ -32,6 +32,7 @@ class SampleLines:
         # per dataset, each sample's summary as read (or why it could not be read)
         self.summaries: dict[int, list[SampleSummary | str | None]] = {}
         self.workers: dict[int, object] = {}  # one summary worker per dataset still reading
+        self._fitted: set[int] = set()  # datasets whose columns were fitted to summaries
         self.listed: Dataset | None = None  # the dataset the list shows
         self.view = SampleList(self.line, self._rows, clicked)
 
@@ -41,12 +42,19 @@ class SampleLines:
         self.summaries[key] = [None] * len(dataset)
         worker = _summarise(dataset, self.session.engine_spec)
         worker.yielded.connect(lambda batch: self._on_batch(dataset, batch))
-        worker.finished.connect(lambda: self.workers.pop(key, None))
+        worker.finished.connect(lambda: self._on_read(dataset))
         self.workers[key] = worker
         worker.start()
 
+    def _on_read(self, dataset: Dataset) -> None:
+        """Every summary is in: fit the columns to them once more."""
+        self.workers.pop(id(dataset), None)
+        if dataset is self.listed:
+            self.view.fit_columns()
+
     def remove(self, dataset: Dataset) -> None:
         self.summaries.pop(id(dataset), None)
+        self._fitted.discard(id(dataset))
         worker = self.workers.pop(id(dataset), None)
         if worker is not None:
             worker.quit()
@@ -67,6 +75,7 @@ class SampleLines:
         """Redraw line ``index`` (if ``owner``, the dataset it belongs to, is listed)."""
         if self.listed is not None and (owner is None or owner is self.listed):
             self.view.model.changed(index, index)
+            self.view.fit_names()  # an edit adds ●: the name stays whole
 
     def read_count(self, dataset: Dataset) -> int:
         """How many of ``dataset``'s lines have their summary (or their reading error)."""
@@ -119,7 +128,9 @@ class SampleLines:
                 table.set(index, line.class_names, line.tally)  # a sample counted since wins
         if dataset is self.listed:
             self.view.model.changed(min(i for i, _ in batch), max(i for i, _ in batch))
-            self.view.fit_columns()
+            if id(dataset) not in self._fitted:  # the first summaries: fit to them
+                self._fitted.add(id(dataset))
+                self.view.fit_columns()
         self.on_summary(dataset)
 
     def stop(self) -> None:
@@ -132,8 +143,8 @@ def _summarise(dataset: Dataset, engine: EngineSpec):
     """Yield batches of ``(index, summary line)``: the index's at once, then the others as
     ``engine`` reads them (new summaries go into the index)."""
     index = SummaryIndex(warn=lambda message: None)
-    known = index.get(dataset.refs)
-    yield [(i, as_summary(record)) for i, record in known.items()]
+    known = index.get(dataset.refs, convert=as_summary)
+    yield list(known.items())
     missing = [i for i in range(len(dataset)) if i not in known]
     batch, fresh, last = [], [], time.monotonic()
     with contextlib.ExitStack() as stack:
