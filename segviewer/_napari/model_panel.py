@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 from napari.utils import progress
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -23,7 +23,13 @@ from qtpy.QtWidgets import (
 from superqt import QFlowLayout
 
 from segviewer._napari import shortcuts
-from segviewer._napari.model_worker import CANCELLED, load_libraries_worker, predict_worker
+from segviewer._napari.model_worker import (
+    CANCELLED,
+    Notice,
+    engine_run,
+    load_libraries_worker,
+    predict_worker,
+)
 from segviewer._napari.predictions import MODES, Predictions
 from segviewer._napari.score_tables import fill_dataset_scores, fill_sample_scores
 from segviewer._napari.session import ViewerSession
@@ -54,6 +60,7 @@ class ModelPanel(QWidget):
         self.model_files: dict[str, str] = {}  # shown name -> path of a model file
         self.loaded: dict[str, LoadedModel] = {}  # shown name -> a model in memory (fine-tuned)
         self._worker = None
+        self._engine_run = None  # the running whole-dataset run's dataset job, if it may be one
         self._stop = threading.Event()
         self._bar = None
         self._libraries = None  # the worker that imports torch and MONAI
@@ -185,7 +192,8 @@ class ModelPanel(QWidget):
         if dataset is None or self._worker is not None:
             return False
         name = self.model_combo.currentText()
-        opener = self.opener(name, ["background", *session.sample.class_names])
+        classes = ["background", *session.sample.class_names]
+        opener = self.opener(name, classes)
         indices = list(range(len(dataset))) if self.scope_combo.currentIndex() else [session.index]
         # the worker gets copies of samples in memory (the user may paint them meanwhile)
         # and reads the others itself; each result carries the revision it was made from
@@ -196,12 +204,21 @@ class ModelPanel(QWidget):
         self._stop.clear()
         self._active = session.viewer.layers.selection.active
         device = self.device_combo.currentText()
-        worker = predict_worker(dataset, indices, images, opener, device, self._stop)
+        self._engine_run = None  # a whole-dataset run may be a job on the session's engine
+        if self.scope_combo.currentIndex() and name not in self.loaded:
+            model, folder = self.model_files.get(name, name), workspace.prediction_files.folder()
+            self._engine_run = engine_run(
+                dataset, model, classes, device, session.engine_spec, folder
+            )
+        worker = predict_worker(
+            dataset, indices, images, opener, device, self._stop, self._engine_run
+        )
         worker.yielded.connect(lambda item: self._on_yielded(name, dataset, item, revisions))
         worker.returned.connect(self._on_returned)
         worker.finished.connect(self._on_finished)
         self._worker = worker
-        self._bar = progress(total=len(indices), desc=f"Predicting with {name}")
+        self._what = f"Predicting with {name}"
+        self._bar = progress(total=len(indices), desc=self._what)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         worker.start()
@@ -218,8 +235,8 @@ class ModelPanel(QWidget):
     def cancel(self) -> None:
         """Stop at the next window; finished samples keep their predictions."""
         self._stop.set()
-        if self._worker is not None:
-            self._worker.quit()
+        if self._worker is not None and self._engine_run is None:
+            self._worker.quit()  # a run that may hold an engine stops itself, closing it
 
     @property
     def running(self) -> bool:
@@ -230,8 +247,17 @@ class ModelPanel(QWidget):
         if isinstance(item, LoadedModel):
             self.predictions.start(name, item.info.classes)
             self.predictions.prepare_layers()
+        elif isinstance(item, Notice):
+            self._on_notice(item)
         else:
             self._on_result(dataset, *item, revision=revisions[item[0]])
+
+    def _on_notice(self, notice: Notice) -> None:
+        """Where the samples are predicted (in the progress bar), or why not on the engine."""
+        if not notice.on_engine:
+            show_warning(notice.message)
+        elif self._bar is not None:
+            self._bar.set_description(f"{self._what} {notice.message}")
 
     def _on_result(self, dataset, index: int, labels, errors, scores, probabilities, revision):
         self.predictions.add(dataset, index, labels, errors, scores, probabilities, revision)
