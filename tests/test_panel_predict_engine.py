@@ -21,6 +21,7 @@ from segviewer.core.jobs import EngineSpec
 from segviewer.core.jobs.models import ModelSpec, PredictedFiles, on_workers, predict_files
 from segviewer.core.jobs.samples import SampleFailure
 from segviewer.core.model.scores import Scores, score_sample
+from segviewer.core.progress import Cancelled, Progress
 from segviewer.core.workspace import Workspace
 
 CLASSES = ("background", "cell", "spot")
@@ -165,3 +166,13 @@ def test_samples_in_memory_and_cuda_stay_in_this_process(data):
     workspace.add(in_memory)
     # no Dask at all: an unreachable scheduler would refuse a job
     assert workspace.predict("bundled", "dataset", engine=EngineSpec("tcp://127.0.0.1:9")) == [0]
+
+
+def test_cancel_stops_the_job_on_the_cluster(data, scheduler, tmp_path):
+    progress = Progress(should_stop=lambda: progress.done >= 1)
+    found = predict_files(
+        open_dataset(data), ModelSpec("bundled", CLASSES), tmp_path, EngineSpec(scheduler), progress
+    )
+    with pytest.raises(Cancelled):
+        next(found)  # stopped at the first task's result, before any is handed out
+    assert progress.done == 1 < progress.total == 5
