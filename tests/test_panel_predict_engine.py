@@ -23,6 +23,7 @@ from segviewer.core.jobs.samples import SampleFailure
 from segviewer.core.model.scores import Scores, score_sample
 from segviewer.core.progress import Cancelled, Progress
 from segviewer.core.workspace import Workspace
+from segviewer.core.workspace.prediction_files import PredictionFiles
 
 CLASSES = ("background", "cell", "spot")
 
@@ -46,9 +47,10 @@ def scheduler(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def in_process(data):
+def in_process(data, tmp_path_factory):
     """The in-process run: ``Workspace.predict`` of every sample, no engine."""
     workspace = Workspace.open(data)
+    workspace.prediction_files = PredictionFiles(tmp_path_factory.mktemp("in-process"))
     workspace.predict("bundled", "dataset")
     return workspace
 
