@@ -24,6 +24,7 @@ from segviewer._napari.close_guard import UnsavedGuard
 from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.counts_view import fill_counts
 from segviewer._napari.editing_panel import EditingPanel
+from segviewer._napari.gc_pauses import freeze_startup_objects
 from segviewer._napari.model_panel import ModelPanel
 from segviewer._napari.pages import Pages
 from segviewer._napari.resolve_panel import ResolvePanel
@@ -67,6 +68,7 @@ class SegViewerWidget(QWidget):
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
+        freeze_startup_objects(self)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
