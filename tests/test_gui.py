@@ -460,3 +460,14 @@ def test_a_stroke_redraws_only_its_box_of_every_layer(
     for worker in list(widget._workers.values()):
         worker.quit()
     qtbot.waitUntil(lambda: not widget._workers, timeout=10000)
+
+
+def test_the_panel_freezes_the_objects_alive_at_start_until_it_goes(make_napari_viewer, qtbot):
+    import gc
+
+    viewer = make_napari_viewer()
+    gc.unfreeze()
+    viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
+    assert gc.get_freeze_count() > 10_000  # napari's modules and widgets
+    viewer.close()
+    qtbot.waitUntil(lambda: gc.get_freeze_count() == 0, timeout=10000)
