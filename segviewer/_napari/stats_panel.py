@@ -70,8 +70,8 @@ class StatsPanel(QWidget):
         self.jobs_edit = QLineEdit(placeholderText="local (one worker per core)")
         self.jobs_edit.setToolTip(
             "Where whole-dataset jobs run (reading and counting for datasets opened next, "
-            "saving, exports): empty "
-            "for a local Dask cluster (small datasets in napari), a scheduler address "
+            "saving, exports, predicting): empty for a local Dask cluster (small datasets "
+            "in napari), a scheduler address "
             "(tcp://host:8786) for a cluster that sees the same files, or 'synchronous'"
         )
         self.jobs_edit.editingFinished.connect(self._set_engine)
