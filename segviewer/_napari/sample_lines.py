@@ -49,7 +49,7 @@ class SampleLines:
     def _on_read(self, dataset: Dataset) -> None:
         """Every summary is in: fit the columns to them once more."""
         self.workers.pop(id(dataset), None)
-        if dataset is self.listed:
+        if dataset is self.listed and dataset in self.session.datasets:  # not closed meanwhile
             self.view.fit_columns()
 
     def remove(self, dataset: Dataset) -> None:
