@@ -3,11 +3,12 @@ drawn in place, strokes and undo work on it, and saving writes into the store (n
 under Xvfb)."""
 
 import numpy as np
+import zarr
 from qtpy.QtWidgets import QApplication
 from test_gui import camera, panel  # noqa: F401 (the fixture)
 
 from segviewer._napari import big_tile_section
-from segviewer._napari.big_tile_section import WHOLE, visible_box
+from segviewer._napari.big_tile_section import TILE_DEPTH, WHOLE, visible_box
 from segviewer.core.io import big_edits
 from segviewer.core.io.ome_zarr import open_big, write_big_sample
 
@@ -58,3 +59,43 @@ def test_the_area_in_view_is_edited_in_place_and_saved(panel, tmp_path, monkeypa
     session.close(session.dataset)  # the tile closed: the whole sample's layers come back
     assert viewer.layers["spot"].visible and "spot" + WHOLE not in viewer.layers
     assert not section.save_button.isEnabled()
+
+
+def test_a_slab_of_a_big_volume_is_edited_and_saved_at_every_level(panel, tmp_path):  # noqa: F811
+    from segviewer.core.data.synthetic import CLASS_NAMES, make_sample
+    from segviewer.core.io.ome_zarr import BigWriter
+
+    viewer, widget = panel
+    store = tmp_path / "volume.zarr"
+    volume = make_sample(np.random.default_rng(0), (40, 128, 128), "v")
+    writer = BigWriter(store, (40, 128, 128), CLASS_NAMES, 16, 2, "0.5")
+    writer.write((0, 0, 0), volume.image.astype(np.uint16), volume.masks)
+    viewer.open(str(store), plugin="segviewer")
+    section = widget.editing.big_tile
+    assert not section.isHidden()
+    viewer.dims.set_point(0, 30)  # the slice shown
+    camera(viewer).center = (60, 70)
+    camera(viewer).zoom = 8
+    for _ in range(5):
+        QApplication.processEvents()
+    section.edit_view()
+    session = widget.session
+    depth, *plane = session.sample.source.extra["box"]
+    assert depth.start <= 30 < depth.stop and depth.stop - depth.start == TILE_DEPTH
+    assert all(
+        s.start <= c < s.stop and s.stop - s.start < 128
+        for s, c in zip(plane, (60, 70), strict=True)
+    )
+    spot = viewer.layers["spot"]
+    np.testing.assert_array_equal(spot.translate, [depth.start, plane[0].start, plane[1].start])
+    z = 30 - depth.start  # the slice shown, in the tile
+    session.workspace.policy.conflicts = "allow"
+    session.workspace.paint("spot", (slice(z, z + 2), slice(2, 10), slice(4, 12)))
+    section.save()
+    big = open_big(store)
+    box = (depth, *plane)
+    np.testing.assert_array_equal(np.asarray(big.masks[1][box]), session.sample.masks[1])
+    saved = np.asarray(big.masks[1][box])[z : z + 2, 2:10, 4:12]
+    assert saved.all()
+    level1 = zarr.open_array(str(store / "labels" / "spot" / "1"))  # every other voxel
+    np.testing.assert_array_equal(np.asarray(level1), np.asarray(big.masks[1])[::2, ::2, ::2])

@@ -1,6 +1,8 @@
 """The Edit page's section for a big sample (OME-Zarr) shown by napari's reader: edit the
 area in view at full resolution as a tile (an ordinary sample over the big layers), then
-save it back into the store, only the chunks that changed (core.io.big_edits)."""
+save it back into the store, only the chunks that changed (core.io.big_edits). A big
+volume shown slice by slice opens as a slab: the area in view on TILE_DEPTH slices around
+the one shown (fewer where the area is wide)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from superqt import QFlowLayout
 from segviewer._napari.background_work import run_in_thread
 from segviewer._napari.session import ViewerSession
 from segviewer.core.errors import SegviewerError
+from segviewer.core.io import big_edits
 from segviewer.core.io.big import open_big
 from segviewer.core.io.big_edits import check_box, check_editable
 
 WHOLE = " (whole sample)"
+TILE_DEPTH = 16  # slices of a big volume opened around the one shown
 BIG_KEY = "segviewer_big"  # the metadata key of the reader's big layers (their store)
 HELP = (
     "Zoom in on a big sample, then <b>Edit the area in view</b>: it opens at full "
@@ -41,14 +45,25 @@ def big_image_layer(viewer):
 
 def visible_box(viewer, layer) -> tuple[slice, ...]:
     """The level-0 box of ``layer`` that the canvas shows (from the camera and the canvas
-    size, so it holds before the canvas draws)."""
+    size, so it holds before the canvas draws); for a volume, a slab around the slice
+    shown (see the module's docstring)."""
     camera = getattr(viewer, "scene", viewer).camera
     half = np.asarray(viewer.canvas.size, float) / (2 * camera.zoom)  # (height, width)
     centre = np.asarray(camera.center, float)[-2:]
-    scale, translate = np.asarray(layer.scale)[-2:], np.asarray(layer.translate)[-2:]
-    low = np.floor((centre - half - translate) / scale).astype(int)
-    high = np.ceil((centre + half - translate) / scale).astype(int)
-    return tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    scale, translate = np.asarray(layer.scale), np.asarray(layer.translate)
+    low = np.floor((centre - half - translate[-2:]) / scale[-2:]).astype(int)
+    high = np.ceil((centre + half - translate[-2:]) / scale[-2:]).astype(int)
+    plane = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    area = max(1, int(np.prod(high - low)))
+    depth = max(1, min(TILE_DEPTH, big_edits.MAX_TILE_PIXELS // area))
+    shape = layer.data[0].shape
+    slab = []
+    for axis in range(layer.ndim - 2):  # the slice shown, and a slab on the last such axis
+        at = int(np.floor((viewer.dims.point[axis] - translate[axis]) / scale[axis]))
+        size = min(depth, shape[axis]) if axis == layer.ndim - 3 else 1
+        start = min(max(at - size // 2, 0), shape[axis] - size)
+        slab.append(slice(start, start + size))
+    return (*slab, *plane)
 
 
 class BigTileSection(QWidget):
@@ -104,9 +119,9 @@ class BigTileSection(QWidget):
             return
         try:
             big = open_big(Path(layer.metadata[BIG_KEY]))
-            box = visible_box(self.session.viewer, layer)
-            if len(box) != len(big.shape):
+            if self.session.viewer.dims.ndisplay != 2 or layer.ndim != len(big.shape):
                 raise SegviewerError(f"{big.path}: show the big sample in 2D to edit an area of it")
+            box = visible_box(self.session.viewer, layer)
             check_editable(big)
             check_box(big, box)
         except SegviewerError as error:
