@@ -22,6 +22,7 @@ from segviewer.core.stats.index import SummaryIndex, as_summary, summary_record
 
 EDITED_MARK = "●"
 BATCH_SECONDS = 0.1  # a batch of lines reaches the list at most every 0.1 s
+INDEX_BATCH = 2000  # lines from the index per batch (each batch is one event-loop turn)
 
 
 class SampleLines:
@@ -140,11 +141,13 @@ class SampleLines:
 
 @thread_worker
 def _summarise(dataset: Dataset, engine: EngineSpec):
-    """Yield batches of ``(index, summary line)``: the index's at once, then the others as
+    """Yield batches of ``(index, summary line)``: the index's first, then the others as
     ``engine`` reads them (new summaries go into the index)."""
     index = SummaryIndex(warn=lambda message: None)
     known = index.get(dataset.refs, convert=as_summary)
-    yield list(known.items())
+    lines = list(known.items())
+    for start in range(0, len(lines), INDEX_BATCH):
+        yield lines[start : start + INDEX_BATCH]
     missing = [i for i in range(len(dataset)) if i not in known]
     batch, fresh, last = [], [], time.monotonic()
     with contextlib.ExitStack() as stack:

@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 HEADERS = ["Sample", "Shape", "Classes present", "Conflict px"]
 ALL, CONFLICTS, EDITED, UNREADABLE = "All samples", "With conflicts", "Edited", "Unreadable"
 ABSENT = "Without "  # + a class name
-FIT_ROWS = 64  # rows measured beyond those on screen when a column is fitted
+FIT_ROWS = 16  # rows measured beyond those on screen when a column is fitted
 
 
 class SampleTableModel(QAbstractTableModel):
@@ -152,9 +152,9 @@ class SampleList(QWidget):
         self.mode.blockSignals(False)
 
     def fit_columns(self) -> None:
-        """Columns as wide as their text in the rows on screen and FIT_ROWS more (~0.1 s
-        on this project's machine: done when a dataset is listed, when its first summaries
-        and when its last come in, not on every batch)."""
+        """Columns as wide as their text in the rows on screen and FIT_ROWS more (every
+        cell is asked of the Python model: tens of ms, so done when a dataset is listed,
+        when its first summaries and when its last come in, not on every batch)."""
         self.view.resizeColumnsToContents()
 
     def fit_names(self) -> None:
