@@ -471,3 +471,14 @@ def test_the_panel_freezes_the_objects_alive_at_start_until_it_goes(make_napari_
     assert gc.get_freeze_count() > 10_000  # napari's modules and widgets
     viewer.close()
     qtbot.waitUntil(lambda: gc.get_freeze_count() == 0, timeout=10000)
+
+
+def test_removing_the_panels_dock_unfreezes(make_napari_viewer, qtbot):
+    import gc
+
+    viewer = make_napari_viewer()
+    dock, widget = viewer.window.add_plugin_dock_widget("segviewer", "SegViewer")
+    assert gc.get_freeze_count() > 10_000
+    viewer.window.remove_dock_widget(dock)
+    qtbot.waitUntil(lambda: gc.get_freeze_count() == 0, timeout=10000)
+    assert widget.isHidden()

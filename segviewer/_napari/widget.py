@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import napari
-from qtpy.QtCore import QSize, Qt, QTimer
+from qtpy.QtCore import QEvent, QSize, Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -24,7 +24,7 @@ from segviewer._napari.close_guard import UnsavedGuard
 from segviewer._napari.conflicts_panel import ConflictsPanel
 from segviewer._napari.counts_view import fill_counts
 from segviewer._napari.editing_panel import EditingPanel
-from segviewer._napari.gc_pauses import freeze_startup_objects
+from segviewer._napari.gc_pauses import freeze_startup_objects, unfreeze_when_gone
 from segviewer._napari.model_panel import ModelPanel
 from segviewer._napari.pages import Pages
 from segviewer._napari.resolve_panel import ResolvePanel
@@ -50,6 +50,7 @@ class SegViewerWidget(QWidget):
     """Main panel: datasets, their samples (one line each), the shown sample's counts."""
 
     def __init__(self, napari_viewer: napari.viewer.Viewer):
+        freeze_startup_objects()  # first: the panel itself stays collectable (gc_pauses.py)
         super().__init__()
         self.viewer = napari_viewer
         self.session = ViewerSession(napari_viewer)
@@ -68,7 +69,7 @@ class SegViewerWidget(QWidget):
         for dataset in self.session.datasets:
             self._on_dataset_added(dataset)
         self._on_sample_changed()
-        freeze_startup_objects(self)
+        self._gone = unfreeze_when_gone(self)
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -291,6 +292,12 @@ class SegViewerWidget(QWidget):
         current = self.current_panel()
         if current in (self.conflicts, self.resolving, self.statistics, self.model, self.training):
             current.refresh()
+
+    def event(self, event) -> bool:
+        """Once docked, the panel counts as gone when its dock is removed (gc_pauses.py)."""
+        if event.type() == QEvent.ParentChange and self.parentWidget() is not None:
+            self.parentWidget().destroyed.connect(self._gone)  # napari deletes a removed dock
+        return super().event(event)
 
     def showEvent(self, event) -> None:
         """Once docked, guard napari's window against closing with unsaved edits."""
