@@ -61,7 +61,7 @@ def test_the_area_in_view_is_edited_in_place_and_saved(panel, tmp_path, monkeypa
     assert not section.save_button.isEnabled()
 
 
-def test_a_slab_of_a_big_volume_is_edited_and_saved_at_every_level(panel, tmp_path):  # noqa: F811
+def test_a_slab_of_a_big_volume_is_edited_and_saved_at_every_level(panel, tmp_path, monkeypatch):  # noqa: F811
     from segviewer.core.data.synthetic import CLASS_NAMES, make_sample
     from segviewer.core.io.ome_zarr import BigWriter
 
@@ -99,3 +99,9 @@ def test_a_slab_of_a_big_volume_is_edited_and_saved_at_every_level(panel, tmp_pa
     assert saved.all()
     level1 = zarr.open_array(str(store / "labels" / "spot" / "1"))  # every other voxel
     np.testing.assert_array_equal(np.asarray(level1), np.asarray(big.masks[1])[::2, ::2, ::2])
+    errors = []
+    monkeypatch.setattr(big_tile_section, "show_error", errors.append)
+    session.close(session.dataset)
+    viewer.dims.order = (0, 2, 1)  # transposed: the area in view is not a box of the store
+    section.edit_view()
+    assert len(errors) == 1 and "not transposed" in errors[0]

@@ -45,25 +45,35 @@ def big_image_layer(viewer):
 
 def visible_box(viewer, layer) -> tuple[slice, ...]:
     """The level-0 box of ``layer`` that the canvas shows (from the camera and the canvas
-    size, so it holds before the canvas draws); for a volume, a slab around the slice
-    shown (see the module's docstring)."""
+    size, so it holds before the canvas draws), clipped to the sample; for a volume, a slab
+    around the slice shown (see the module's docstring)."""
     camera = getattr(viewer, "scene", viewer).camera
     half = np.asarray(viewer.canvas.size, float) / (2 * camera.zoom)  # (height, width)
     centre = np.asarray(camera.center, float)[-2:]
     scale, translate = np.asarray(layer.scale), np.asarray(layer.translate)
+    shape = np.asarray(layer.data[0].shape)
     low = np.floor((centre - half - translate[-2:]) / scale[-2:]).astype(int)
     high = np.ceil((centre + half - translate[-2:]) / scale[-2:]).astype(int)
+    low, high = np.clip(low, 0, shape[-2:]), np.clip(high, 0, shape[-2:])
     plane = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
     area = max(1, int(np.prod(high - low)))
     depth = max(1, min(TILE_DEPTH, big_edits.MAX_TILE_PIXELS // area))
-    shape = layer.data[0].shape
+    first_world_axis = viewer.dims.ndim - layer.ndim
     slab = []
     for axis in range(layer.ndim - 2):  # the slice shown, and a slab on the last such axis
-        at = int(np.floor((viewer.dims.point[axis] - translate[axis]) / scale[axis]))
-        size = min(depth, shape[axis]) if axis == layer.ndim - 3 else 1
-        start = min(max(at - size // 2, 0), shape[axis] - size)
+        point = viewer.dims.point[first_world_axis + axis]
+        at = int(np.round((point - translate[axis]) / scale[axis]))  # as napari slices
+        size = min(depth, int(shape[axis])) if axis == layer.ndim - 3 else 1
+        start = min(max(at - size // 2, 0), int(shape[axis]) - size)
         slab.append(slice(start, start + size))
     return (*slab, *plane)
+
+
+def shows_plane_of(viewer, layer) -> bool:
+    """Whether napari shows ``layer`` as 2D slices of its last two axes (not transposed)."""
+    order = tuple(viewer.dims.order)
+    last = (viewer.dims.ndim - 2, viewer.dims.ndim - 1)
+    return viewer.dims.ndisplay == 2 and order[-2:] == last and layer.ndim >= 2
 
 
 class BigTileSection(QWidget):
@@ -119,8 +129,12 @@ class BigTileSection(QWidget):
             return
         try:
             big = open_big(Path(layer.metadata[BIG_KEY]))
-            if self.session.viewer.dims.ndisplay != 2 or layer.ndim != len(big.shape):
-                raise SegviewerError(f"{big.path}: show the big sample in 2D to edit an area of it")
+            viewer = self.session.viewer
+            if not shows_plane_of(viewer, layer) or layer.ndim != len(big.shape):
+                raise SegviewerError(
+                    f"{big.path}: show the big sample in 2D, axes not transposed, to edit an "
+                    "area of it"
+                )
             box = visible_box(self.session.viewer, layer)
             check_editable(big)
             check_box(big, box)
