@@ -101,13 +101,14 @@ def test_columns_fit_the_summaries_without_refitting_every_batch(
     folder = tmp_path / "d"
     assert main(["sample", "--out", str(folder), "--count", "12", "--volumes", "0"]) == 0
     monkeypatch.setattr(sample_lines, "BATCH_SECONDS", 0)  # a batch per sample
-    batches, fits = [], []
+    events = []  # "batch" and "fit", in order
     on_batch, fit = widget.lines._on_batch, widget.lines.view.fit_columns
-    monkeypatch.setattr(widget.lines, "_on_batch", lambda *a: (batches.append(1), on_batch(*a)))
-    monkeypatch.setattr(widget.lines.view, "fit_columns", lambda: (fits.append(1), fit()))
+    monkeypatch.setattr(widget.lines, "_on_batch", lambda *a: (events.append("b"), on_batch(*a)))
+    monkeypatch.setattr(widget.lines.view, "fit_columns", lambda: (events.append("f"), fit()))
     widget.session.engine_spec = EngineSpec(SYNCHRONOUS)
     widget.open_paths([str(folder)])
     wait_for_summaries(qtbot, widget)
-    assert len(batches) >= 12 and len(fits) <= 3  # listed, first summaries, all in
-    view, shape = widget.sample_list.view, widget.sample_list.text(0, 1)
-    assert view.columnWidth(1) >= view.fontMetrics().horizontalAdvance(shape)
+    qtbot.waitUntil(lambda: events[-1] == "f")  # once all are in, after the last batch
+    assert events.count("b") >= 12 and events.count("f") <= 3  # listed, first, all in
+    first_summaries = events.index("b") + 1
+    assert events[first_summaries] == "f"

@@ -248,3 +248,15 @@ def test_many_failures_stay_one_readable_line():
     assert line.startswith("25 samples failed: s0: unreadable; s1: unreadable; s2: unreadable;")
     assert line.endswith("and 22 more (s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, …)")
     assert failures_message(failures[:4]).endswith("; and 1 more (s3)")
+
+
+def test_samples_held_in_memory_stay_in_process_unless_a_scheduler_is_named():
+    from segviewer.core.data.sample import Dataset
+    from segviewer.core.data.synthetic import make_sample
+    from segviewer.core.jobs.engine import in_process_for_memory
+
+    refs = Dataset.from_samples("m", [make_sample(np.random.default_rng(0), (8, 8), "a")]).refs
+    assert in_process_for_memory(refs, None) == EngineSpec(SYNCHRONOUS)
+    assert in_process_for_memory(refs, EngineSpec()) == EngineSpec(SYNCHRONOUS)
+    named = EngineSpec("tcp://127.0.0.1:8786")
+    assert in_process_for_memory(refs, named) is named

@@ -132,6 +132,8 @@ def _run(job, engine, stop: threading.Event) -> str:
         return "Export cancelled; nothing was written."
     except SegviewerError as error:
         return f"error: {error}"
+    except Exception as error:  # e.g. Dask's KilledWorker: one line, never a traceback
+        return f"error: the export failed ({type(error).__name__}: {error}); nothing was written"
 
 
 def _report(message: str) -> None:

@@ -144,4 +144,6 @@ def _run(job, engine, stop: threading.Event) -> str | None:
         return CANCELLED
     except SegviewerError as error:
         return str(error)
+    except Exception as error:  # e.g. Dask's KilledWorker: one line, never a traceback
+        return f"the save failed ({type(error).__name__}: {error}); nothing was written"
     return None

@@ -110,6 +110,17 @@ class EngineSpec:
         return open_engine(self.scheduler, self.workers, tasks)
 
 
+def in_process_for_memory(
+    refs: Sequence, engine: Engine | EngineSpec | None
+) -> Engine | EngineSpec | None:
+    """``engine``, unless it is the default and some samples are held only in memory (no
+    files): those would travel whole to the workers, so the job runs in-process."""
+    default = engine is None or engine == EngineSpec()
+    if default and any(not ref.source.paths for ref in refs):
+        return EngineSpec(SYNCHRONOUS)
+    return engine
+
+
 def opened(engine: Engine | EngineSpec | None, tasks: int):
     """A context giving an engine: ``engine`` itself, or one opened from a spec."""
     if isinstance(engine, Engine):

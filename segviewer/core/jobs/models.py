@@ -182,7 +182,8 @@ def predict_files(
     indices = list(range(len(dataset))) if indices is None else list(indices)
     work = functools.partial(_predict_to_files, folder=str(folder), spec=spec)
     with opened(_on_gpu(spec, engine), len(indices)) as running:
-        found = map_samples(dataset, work, running, progress, indices, "predicting")
+        # one sample per task: a prediction takes seconds, and Cancel waits for a task
+        found = map_samples(dataset, work, running, progress, indices, "predicting", 1)
         for index, result, _ in found:
             yield index, result
 

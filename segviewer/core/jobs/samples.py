@@ -40,13 +40,16 @@ def map_samples(
     progress: Progress | None = None,
     indices: Sequence[int] | None = None,
     message: str = "",
+    max_chunk: int = MAX_CHUNK,
 ) -> Iterator[tuple[int, Any, list[str]]]:
     """Yield ``(index, work(sample) or SampleFailure, sample warnings)`` in index order.
-    ``work`` must pickle (a module-level function, or a ``functools.partial`` of one)."""
+    ``work`` must pickle (a module-level function, or a ``functools.partial`` of one).
+    Tasks carry at most ``max_chunk`` samples (1 where each sample takes long, so that a
+    cancel waits for one sample, not for a chunk)."""
     indices = list(range(len(dataset))) if indices is None else list(indices)
     progress = ensure(progress)
     progress.start(len(indices), message)
-    size = chunk_size(len(indices), engine.workers) if engine.batches else 1
+    size = min(max_chunk, chunk_size(len(indices), engine.workers)) if engine.batches else 1
     chunks = [
         [(i, dataset.refs[i]) for i in indices[start : start + size]]
         for start in range(0, len(indices), size)

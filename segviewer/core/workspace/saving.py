@@ -19,7 +19,7 @@ import numpy as np
 from segviewer.core.data.sample import Dataset, Sample, SampleRef
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.writers import CONTAINERS, FORMATS
-from segviewer.core.jobs.engine import Engine, EngineSpec, opened
+from segviewer.core.jobs.engine import Engine, EngineSpec, in_process_for_memory, opened
 from segviewer.core.jobs.summaries import dataset_summaries, raise_failures
 from segviewer.core.progress import Progress
 from segviewer.core.stats.classes import ClassStats, check_same_classes, tally
@@ -52,6 +52,7 @@ class SaveJob:
             for i in self.indices
         ]
         chosen = Dataset(self.dataset.name, refs, cache_size=0)
+        engine = in_process_for_memory(refs, engine)
         return save_dataset(
             chosen, self.out, self.format, engine, progress, self.extras, self.container
         )
@@ -201,6 +202,7 @@ class ExportJob:
         from segviewer.core.stats.weights import SCHEMES
 
         options = dict(self.options)
+        engine = in_process_for_memory(self.dataset.refs, engine)
         with opened(engine, len(self.dataset)) as running:
             if self.framework == "nnunet":
                 return export_nnunet_dataset(

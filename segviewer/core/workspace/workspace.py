@@ -34,7 +34,7 @@ from segviewer.core.editing.regions import ConflictRegion, combination_counts, c
 from segviewer.core.editing.strokes import PaintPolicy
 from segviewer.core.errors import SegviewerError
 from segviewer.core.io.readers import open_dataset
-from segviewer.core.jobs.engine import SYNCHRONOUS, Engine, EngineSpec
+from segviewer.core.jobs.engine import Engine, EngineSpec, in_process_for_memory
 from segviewer.core.jobs.summaries import dataset_summaries, raise_failures
 from segviewer.core.progress import Progress
 from segviewer.core.stats.classes import ClassStats, TallyTable, tally
@@ -226,8 +226,7 @@ class Workspace(EditingMixin, SavingMixin, PredictionsMixin, PrecedenceMixin, Ti
             )
         missing = np.flatnonzero(~table.known).tolist()
         if missing:
-            if engine is None and any(not dataset.refs[i].source.paths for i in missing):
-                engine = EngineSpec(SYNCHRONOUS)  # samples in memory do not travel
+            engine = in_process_for_memory([dataset.refs[i] for i in missing], engine)
             records = dataset_summaries(
                 dataset,
                 engine,
