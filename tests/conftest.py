@@ -1,13 +1,16 @@
-"""Fixtures that write small one-hot datasets in every supported format."""
+"""Fixtures that write small one-hot datasets in every supported format, and a Dask
+scheduler with two workers on loopback."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nibabel
 import numpy as np
 import pytest
 import tifffile
+from loopback_cluster import loopback_cluster
 
 from segviewer.core.data.sample import Sample
 from segviewer.core.data.synthetic import make_sample
@@ -73,3 +76,12 @@ def no_modal_dialogs(monkeypatch):
 def private_summary_index(monkeypatch, tmp_path_factory):
     """Each test gets an empty summary index of its own, never the user's cache."""
     monkeypatch.setenv("SEGVIEWER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """(Per test module.) ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("cluster")
+    env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
+    with loopback_cluster(folder, env) as address:
+        yield address

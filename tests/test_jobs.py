@@ -12,7 +12,6 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
-from loopback_cluster import loopback_cluster
 
 import segviewer.core.jobs.summaries as summaries_module
 from segviewer.cli import main
@@ -31,15 +30,6 @@ def data(tmp_path_factory):
     out = tmp_path_factory.mktemp("jobs") / "data"
     assert main(["sample", "--out", str(out), "--count", "12", "--volumes", "1"]) == 0
     return out
-
-
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
-    folder = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
-    with loopback_cluster(folder, env) as address:
-        yield address
 
 
 def run(argv, capsys) -> str:

@@ -13,7 +13,6 @@ import cloudpickle
 import nibabel
 import numpy as np
 import pytest
-from loopback_cluster import loopback_cluster
 
 from segviewer.cli import main
 from segviewer.core.data.synthetic import make_sample
@@ -35,15 +34,6 @@ def data(tmp_path_factory) -> Path:
     samples = [make_sample(rng, (128, 128), f"s{i}") for i in range(5)]
     samples.append(make_sample(rng, (16, 48, 48), "v0"))
     return save_samples(samples, tmp_path_factory.mktemp("models") / "data", "masks")
-
-
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
-    folder = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
-    with loopback_cluster(folder, env) as address:
-        yield address
 
 
 def run(argv, capsys) -> str:

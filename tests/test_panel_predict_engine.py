@@ -4,13 +4,11 @@ real scheduler and two workers on 127.0.0.1 and on the synchronous engine."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from loopback_cluster import loopback_cluster
 
 from segviewer.core.data.sample import Dataset
 from segviewer.core.data.synthetic import make_sample
@@ -35,15 +33,6 @@ def data(tmp_path_factory) -> Path:
     samples = [make_sample(rng, (96 + 32 * i, 128), f"s{i}") for i in range(4)]
     samples.append(make_sample(rng, (12, 48, 48), "v0"))
     return save_samples(samples, tmp_path_factory.mktemp("panel-predict") / "data", "masks")
-
-
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory):
-    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
-    folder = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SEGVIEWER_CACHE_DIR": str(folder)}
-    with loopback_cluster(folder, env) as address:
-        yield address
 
 
 @pytest.fixture(scope="module")
