@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 from test_gui import panel, wait_for_summaries  # noqa: F401
-from test_panel_predict_engine import data, in_process, scheduler  # noqa: F401
+from test_panel_predict_engine import data, in_process  # noqa: F401
 
 from segviewer.core.model.scores import error_map, score_sample
 
@@ -46,7 +46,7 @@ def test_a_whole_dataset_on_the_cluster_reaches_the_workspace_and_the_table(
     qtbot,
     data,  # noqa: F811
     in_process,  # noqa: F811
-    scheduler,  # noqa: F811
+    scheduler,
 ):
     widget, tab = open_on_engine(panel, qtbot, data, scheduler)
     session, workspace = widget.session, widget.session.workspace
@@ -91,7 +91,7 @@ def test_a_sample_that_fails_on_a_worker_is_named_and_the_others_complete(
     panel,  # noqa: F811
     qtbot,
     data,  # noqa: F811
-    scheduler,  # noqa: F811
+    scheduler,
     tmp_path,
 ):
     broken = tmp_path / "broken"
@@ -112,7 +112,7 @@ def test_cancel_before_the_first_result_predicts_nothing(
     panel,  # noqa: F811
     qtbot,
     data,  # noqa: F811
-    scheduler,  # noqa: F811
+    scheduler,
 ):
     widget, tab = open_on_engine(panel, qtbot, data, scheduler)
     with notification_manager:
