@@ -134,10 +134,19 @@ class SavingMixin:
         refs = [
             _frozen(ref, copies[i]) if i in copies else ref for i, ref in enumerate(dataset.refs)
         ]
-        tallies = {i: tally(copy.masks, copy.ignore) for i, copy in copies.items()}
+        tallies = self._copies_tallies(dataset, copies) if framework == "monai" else {}
         chosen = Dataset(dataset.name, refs, cache_size=0)
         classes = list(self.sample.class_names)
         return ExportJob(framework, chosen, Path(out), options, tallies, classes, self.index)
+
+    def _copies_tallies(self, dataset: Dataset, copies: dict[int, Sample]) -> dict:
+        """The copies' tallies: the ones the Workspace keeps exact through edits, else
+        counted (MONAI's class weights need them; nnU-Net's export does not)."""
+        table = self.tallies(dataset)
+        return {
+            i: table.rows[i].copy() if table.known[i] else tally(copy.masks, copy.ignore)
+            for i, copy in copies.items()
+        }
 
     def export_nnunet(
         self,
